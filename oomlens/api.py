@@ -1,0 +1,118 @@
+"""The composed pipeline: inputs -> lines -> report blocks -> OomEvents -> Analysis.
+
+Each stage is also callable alone: ``split_stream`` (splitter), ``build_event`` (grammar and
+transformer). The CLI and the tests call these functions.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import BinaryIO
+
+from .errors import InputError, OomlensError
+from .model import Analysis, Diagnostic, EventKind, OomEvent, SourceInfo
+from .reader import InputRef, expand_inputs, open_input
+from .splitter import ReportBlock, split_stream
+from .transform import build_event
+
+REAPER_ATTACH_SECONDS = 60.0  # an oom_reaper line this soon after a kill belongs to it
+
+
+def events_from_blocks(blocks: Iterable[ReportBlock]) -> tuple[list[OomEvent], list[Diagnostic]]:
+    events: list[OomEvent] = []
+    diagnostics: list[Diagnostic] = []
+    for block in blocks:
+        try:
+            event = build_event(block.lines)
+        except OomlensError as exc:
+            first = block.lines[0]
+            diagnostics.append(Diagnostic(path=first.path, line=first.number, message=str(exc)))
+            continue
+        if events and _is_late_reaper(events[-1], event):
+            events[-1] = replace(events[-1], reaps=events[-1].reaps + event.reaps)
+            continue
+        events.append(event)
+    for event in events:
+        by_number = {line.number: line.text for line in event.lines}
+        for number in event.unparsed:
+            text = by_number.get(number, "")
+            diagnostics.append(
+                Diagnostic(
+                    path=event.source.path,
+                    line=number,
+                    message=f"unrecognised line inside an OOM report: {text[:120]!r}",
+                )
+            )
+    return events, diagnostics
+
+
+def _is_late_reaper(previous: OomEvent, event: OomEvent) -> bool:
+    """An oom_reaper line printed after its kill's report was closed."""
+    if event.kind is not EventKind.REAPER_ONLY or previous.source.path != event.source.path:
+        return False
+    if not previous.kills:
+        return False
+    killed = {kill.pid for kill in previous.kills}
+    if any(reap.pid in killed for reap in event.reaps):
+        return True
+    before, after = previous.lines[-1].uptime_s, event.time.uptime_s
+    if before is not None and after is not None:
+        return 0 <= after - before <= REAPER_ATTACH_SECONDS
+    return event.source.first_line - previous.source.last_line <= 50
+
+
+def analyze_stream(
+    stream: BinaryIO, path: str, *, year: int | None = None, compression: str | None = None
+) -> tuple[list[OomEvent], SourceInfo, list[Diagnostic]]:
+    """Analyse one decompressed byte stream."""
+    blocks, stats = split_stream(stream, path, year=year)
+    events, diagnostics = events_from_blocks(blocks)
+    fmt = "journal" if compression == "journal" else stats.format
+    info = SourceInfo(path=path, format=fmt, compression=compression, lines=stats.lines)
+    return events, info, stats.diagnostics + diagnostics
+
+
+def analyze_text(text: str, path: str = "<text>") -> Analysis:
+    events, info, diagnostics = analyze_stream(io.BytesIO(text.encode("utf-8")), path)
+    return Analysis(sources=(info,), events=tuple(events), diagnostics=tuple(diagnostics))
+
+
+def _year(mtime: float | None) -> int:
+    return time.localtime(mtime if mtime is not None else time.time()).tm_year
+
+
+def analyze_paths(paths: Sequence[str]) -> Analysis:
+    """Analyse files, directories and ``-`` (stdin); a bad input never stops the others."""
+    refs, diagnostics = expand_inputs(paths)
+    failed = [d.path for d in diagnostics]
+    events: list[OomEvent] = []
+    sources: list[SourceInfo] = []
+    for ref in refs:
+        try:
+            found, info, diags = _analyze_ref(ref)
+        except InputError as exc:
+            failed.append(ref.path)
+            diagnostics.append(Diagnostic(path=ref.path, line=0, message=exc.message))
+            continue
+        events.extend(found)
+        sources.append(info)
+        diagnostics.extend(diags)
+    return Analysis(
+        sources=tuple(sources),
+        events=tuple(events),
+        diagnostics=tuple(diagnostics),
+        failed_inputs=tuple(failed),
+    )
+
+
+def _analyze_ref(ref: InputRef) -> tuple[list[OomEvent], SourceInfo, list[Diagnostic]]:
+    with open_input(ref) as opened:
+        return analyze_stream(
+            opened.stream,
+            opened.path,
+            year=_year(opened.mtime),
+            compression=opened.compression,
+        )

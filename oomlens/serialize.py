@@ -1,0 +1,167 @@
+"""The ``--format json`` document (schema ``oomlens/1``; keys documented in docs/json.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model import Analysis, Kill, OomEvent, Task
+
+SCHEMA = "oomlens/1"
+
+
+def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "sources": [{"path": s.path, "format": s.format} for s in analysis.sources],
+        "events": [event_to_json(e) for e in analysis.events],
+        "diagnostics": [
+            {"path": d.path, "line": d.line, "message": d.message} for d in analysis.diagnostics
+        ],
+    }
+
+
+def _task(task: Task) -> dict[str, Any]:
+    return {
+        "pid": task.pid,
+        "uid": task.uid,
+        "tgid": task.tgid,
+        "total_vm_pages": task.total_vm_pages,
+        "rss_pages": task.rss_pages,
+        "pgtables_bytes": task.pgtables_bytes,
+        "swapents": task.swapents,
+        "oom_score_adj": task.oom_score_adj,
+        "name": task.name,
+        "nr_ptes": task.nr_ptes,
+        "nr_pmds": task.nr_pmds,
+        "rss_anon_pages": task.rss_anon_pages,
+        "rss_file_pages": task.rss_file_pages,
+        "rss_shmem_pages": task.rss_shmem_pages,
+        "oom_adj": task.oom_adj,
+        "line": task.line,
+    }
+
+
+def _victim(event: OomEvent, kill: Kill | None) -> dict[str, Any] | None:
+    if kill is None:
+        return None
+    row = _victim_row(event, kill)
+    score = None
+    if event.selected is not None and event.selected.pid == kill.pid:
+        score = event.selected.score
+    uid = kill.uid
+    if uid is None and event.summary is not None and event.summary.pid == kill.pid:
+        uid = event.summary.uid
+    return {
+        "pid": kill.pid,
+        "comm": kill.comm,
+        "total_vm_kib": kill.total_vm_kib,
+        "anon_rss_kib": kill.anon_rss_kib,
+        "file_rss_kib": kill.file_rss_kib,
+        "shmem_rss_kib": kill.shmem_rss_kib,
+        "pgtables_kib": kill.pgtables_kib,
+        "uid": uid,
+        "oom_score_adj": kill.oom_score_adj,
+        "score": score,
+        "message": kill.message,
+        "line": kill.line,
+        "task_row_line": row.line if row else None,
+    }
+
+
+def _victim_row(event: OomEvent, kill: Kill) -> Task | None:
+    for task in event.tasks or ():
+        if task.pid == kill.pid:
+            return task
+    return None
+
+
+def event_to_json(event: OomEvent) -> dict[str, Any]:
+    memcg = event.memcg
+    trigger = event.trigger
+    return {
+        "kind": event.kind.value,
+        "source": {
+            "path": event.source.path,
+            "first_line": event.source.first_line,
+            "last_line": event.source.last_line,
+        },
+        "time": {"uptime_s": event.time.uptime_s, "wallclock": event.time.wallclock},
+        "host": event.host,
+        "kernel_release": event.kernel_release,
+        "trigger": {
+            "comm": trigger.comm,
+            "pid": trigger.pid,
+            "gfp_mask": trigger.gfp_mask,
+            "gfp_flags": list(trigger.gfp_flags),
+            "order": trigger.order,
+            "oom_score_adj": trigger.oom_score_adj,
+            "oom_adj": trigger.oom_adj,
+            "nodemask": trigger.nodemask,
+        },
+        "constraint": event.constraint,
+        "manual": event.manual,
+        "cpuset": event.cpuset,
+        "mems_allowed": event.mems_allowed,
+        "memcg": None
+        if memcg is None
+        else {
+            "limit_path": memcg.limit_path,
+            "victim_path": memcg.victim_path,
+            "usage_kib": memcg.usage_kib,
+            "limit_kib": memcg.limit_kib,
+            "failcnt": memcg.failcnt,
+            "swap_usage_kib": memcg.swap_usage_kib if memcg.swap_usage_kib is not None
+            else memcg.memsw_usage_kib,
+            "swap_limit_kib": memcg.swap_limit_kib if memcg.swap_limit_kib is not None
+            else memcg.memsw_limit_kib,
+            "memsw_usage_kib": memcg.memsw_usage_kib,
+            "memsw_limit_kib": memcg.memsw_limit_kib,
+            "kmem_usage_kib": memcg.kmem_usage_kib,
+            "kmem_limit_kib": memcg.kmem_limit_kib,
+            "stats": [
+                {"path": s.path, "unit": s.unit, "values": dict(s.values)} for s in memcg.stats
+            ],
+        },
+        "swap": {"total_kib": event.swap_total_kib, "free_kib": event.swap_free_kib},
+        "tasks": None if event.tasks is None else [_task(t) for t in event.tasks],
+        "task_columns": None if event.task_columns is None else list(event.task_columns),
+        "victim": _victim(event, event.victim),
+        "kills": [_victim(event, k) for k in event.kills],
+        "selected": None
+        if event.selected is None
+        else {
+            "pid": event.selected.pid,
+            "comm": event.selected.comm,
+            "score": event.selected.score,
+        },
+        "summary": None
+        if event.summary is None
+        else {
+            "constraint": event.summary.constraint,
+            "nodemask": event.summary.nodemask,
+            "oom_memcg": event.summary.oom_memcg,
+            "global_oom": event.summary.global_oom,
+            "task_memcg": event.summary.task_memcg,
+            "task": event.summary.task,
+            "pid": event.summary.pid,
+            "uid": event.summary.uid,
+        },
+        "reaped": event.reaped,
+        "reaps": [
+            {
+                "pid": r.pid,
+                "comm": r.comm,
+                "success": r.success,
+                "anon_rss_kib": r.anon_rss_kib,
+                "file_rss_kib": r.file_rss_kib,
+                "shmem_rss_kib": r.shmem_rss_kib,
+                "line": r.line,
+                "uptime_s": r.uptime_s,
+            }
+            for r in event.reaps
+        ],
+        "panic": event.panic,
+        "complete": event.complete,
+        "replay": [],
+        "findings": [],
+    }

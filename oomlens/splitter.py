@@ -1,0 +1,546 @@
+"""Find OOM reports in a byte stream and group their lines into report blocks.
+
+Logs are gigabytes of noise around a few reports, so per-line Python work is only spent near
+a hit. The scanner looks for three literals that every line able to *anchor* a report
+contains ("oom": ``invoked oom-killer``, ``oom-kill:``, ``oom_reaper``, panics;
+"rocess": ``Killed process``, ``Kill process``, ``no killable processes``; "mode:0x": page
+allocation failures), confirms the hit line with the grammar's line classifier, walks back
+over the report lines before it (a report whose header was lost) and forward until the
+report lines stop. Everything else is counted, not read.
+
+The ``Splitter`` state machine then turns those lines into blocks: a report starts at a
+header, a sysrq "Manual OOM" line, an allocation failure, or a kill/summary line whose header
+is missing, and ends at the kill (and its reaper/oom.group lines), a panic, the next header,
+a reboot or a long stretch of unrelated lines. Other programs' lines are skipped, not lost.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from .model import Diagnostic, Envelope, LogLine
+from .parsing import OTHER, classify
+from .prefixes import parse_prefix
+
+LITERALS = (b"oom", b"rocess", b"mode:0x")
+CHUNK_BYTES = 8 << 20
+KEEP_BYTES = 256 << 10  # tail kept across chunks so a back walk can reach into it
+MAX_LINE_BYTES = 1 << 20  # longer lines are counted and skipped, never decoded
+FORWARD_STOP = 16  # consecutive unrelated lines that end a forward walk
+BACK_TOLERANCE = 2  # unrelated lines a back walk may step over
+MAX_BACK_LINES = 5000
+MAX_GAP = 40  # consecutive unrelated lines that close an open report
+MAX_PENDING_GAP = 3  # unrelated lines that discard headerless candidate lines
+
+# families that can anchor a report (a hit line must be one of these)
+ANCHORS = frozenset(
+    {
+        "HEADER",
+        "MANUAL_OOM",
+        "SUMMARY",
+        "KILL_SELECT",
+        "KILL_SHARING",
+        "KILLED",
+        "VM_KILLING",
+        "OOM_GROUP",
+        "REAPER",
+        "NO_KILLABLE",
+        "PANIC",
+        "ALLOC_FAILURE",
+        "ALREADY_EXITING",
+    }
+)
+STARTS = frozenset({"HEADER", "ALLOC_FAILURE", "MANUAL_OOM"})
+# lines that end a report, or may follow its end (kill sequence, reaper, oom.group)
+ENDINGS = frozenset(
+    {
+        "KILL_SELECT",
+        "KILL_SHARING",
+        "KILLED",
+        "VM_KILLING",
+        "OOM_GROUP",
+        "MM_PINNED",
+        "REAPER",
+        "NO_KILLABLE",
+        "PANIC",
+        "PANIC_END",
+        "ALREADY_EXITING",
+        "IGNORED",
+        "SUMMARY",
+    }
+)
+KILLS = frozenset({"KILLED", "VM_KILLING"})
+# after a panic the kernel dumps its stack again
+AFTER_PANIC = frozenset(
+    {
+        "CPU_LINE",
+        "PID_LINE",
+        "HARDWARE",
+        "WORKQUEUE",
+        "TAINT_LEGEND",
+        "CALL_TRACE",
+        "STACK_MARKER",
+        "FRAME",
+        "ARM_EXCEPTION",
+        "REGISTERS",
+        "STACK_WORDS",
+        "KERNEL_OFFSET",
+        "PANIC_END",
+    }
+)
+_FOREIGN = "FOREIGN"  # a line logged by another program (syslog tag other than kernel)
+
+
+def normalise(text: str) -> str:
+    """The text the grammar sees: blanks trimmed, markdown escapes (``\\<TASK\\>``) undone."""
+    text = text.strip()
+    if "\\" in text:
+        text = (
+            text.replace("\\<", "<")
+            .replace("\\>", ">")
+            .replace("\\_", "_")
+            .replace("\\[", "[")
+            .replace("\\]", "]")
+            .replace("\\*", "*")
+        )
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifiedLine:
+    line: LogLine
+    family: str
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """``count`` lines that were counted but not read."""
+
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    lines: tuple[ClassifiedLine, ...]
+    physical_lines: int
+
+
+@dataclass(slots=True)
+class ScanStats:
+    lines: int = 0
+    envelopes: Counter[Envelope] = field(default_factory=Counter)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def format(self) -> str:
+        if not self.envelopes:
+            return Envelope.BARE.value
+        total = sum(self.envelopes.values())
+        common = self.envelopes.most_common(2)
+        if len(common) > 1 and common[1][1] >= 0.2 * total:
+            return Envelope.MIXED.value
+        return common[0][0].value
+
+
+class LineReader:
+    """Decode and classify physical lines; one place for encodings and envelopes."""
+
+    def __init__(self, path: str, year: int | None, stats: ScanStats) -> None:
+        self.path = path
+        self.year = year
+        self.stats = stats
+
+    def classify_physical(self, raw: bytes, number: int) -> list[ClassifiedLine]:
+        if len(raw) > MAX_LINE_BYTES:
+            self.stats.diagnostics.append(
+                Diagnostic(
+                    path=self.path,
+                    line=number,
+                    message=f"line of {len(raw)} bytes is longer than {MAX_LINE_BYTES}; skipped",
+                )
+            )
+            return []
+        text = raw.decode("utf-8", "replace")
+        if "\x00" in text:
+            text = text.replace("\x00", "")
+        prefix = parse_prefix(text.rstrip("\r\n"), year=self.year)
+        self.stats.envelopes[prefix.envelope] += 1
+        foreign = prefix.program is not None and prefix.program != "kernel"
+        out = []
+        for part in prefix.text.split("\n"):
+            logical = normalise(part)
+            if not logical:
+                continue
+            line = LogLine(
+                path=self.path,
+                number=number,
+                text=logical,
+                envelope=prefix.envelope,
+                uptime_s=prefix.uptime_s,
+                wallclock=prefix.wallclock,
+                host=prefix.host,
+                caller=prefix.caller,
+                program=prefix.program,
+            )
+            out.append(ClassifiedLine(line, _FOREIGN if foreign else classify(logical)))
+        return out
+
+
+def _family(lines: list[ClassifiedLine]) -> str:
+    """The most telling family of one physical line's logical lines."""
+    for item in lines:
+        if item.family in ANCHORS:
+            return item.family
+    for item in lines:
+        if item.family not in (OTHER, _FOREIGN):
+            return item.family
+    return OTHER
+
+
+class Scanner:
+    """Yield ``Gap`` and ``Region`` items covering every line of ``stream`` exactly once."""
+
+    def __init__(self, stream: BinaryIO, reader: LineReader) -> None:
+        self.stream = stream
+        self.reader = reader
+        self.buf = b""
+        self.eof = False
+        self.line_at_pos = 1  # physical line number of buf[pos]
+
+    def _read(self) -> bool:
+        """Append a chunk; skip the rest of a runaway line rather than buffer it."""
+        data = self.stream.read(CHUNK_BYTES)
+        if not data:
+            self.eof = True
+            return False
+        self.buf += data
+        return True
+
+    def _complete_end(self) -> int:
+        if self.eof:
+            return len(self.buf)
+        return self.buf.rfind(b"\n") + 1
+
+    def __iter__(self) -> Iterator[Gap | Region]:
+        pos = 0
+        search_from = 0
+        hits: dict[bytes, int] = {}
+        while True:
+            end = self._complete_end()
+            if end <= pos and not self.eof:
+                if len(self.buf) - pos > MAX_LINE_BYTES:
+                    yield from self._skip_long_line(pos)
+                    pos = search_from = 0
+                    hits.clear()
+                    continue
+                self._read()
+                continue
+            hit = self._next_hit(hits, search_from, end)
+            if hit < 0:
+                cut = end if self.eof else max(pos, self.buf.rfind(b"\n", pos, end - KEEP_BYTES) + 1)
+                if cut > pos:
+                    count = self.buf.count(b"\n", pos, cut)
+                    if self.eof and cut > pos and not self.buf.endswith(b"\n"):
+                        count += 1
+                    yield Gap(count)
+                    self.line_at_pos += count
+                    pos = cut
+                if self.eof:
+                    return
+                self.buf = self.buf[pos:]
+                search_from = max(0, search_from - pos)
+                pos = 0
+                hits.clear()
+                self._read()
+                continue
+            start = self.buf.rfind(b"\n", 0, hit) + 1
+            stop = self.buf.find(b"\n", hit, end)
+            stop = end if stop < 0 else stop
+            if start < pos:  # cannot happen: pos is always a line start
+                start = pos
+            number = self.line_at_pos + self.buf.count(b"\n", pos, start)
+            hit_lines = self.reader.classify_physical(self.buf[start:stop], number)
+            if _family(hit_lines) not in ANCHORS:
+                search_from = stop + 1
+                hits = {k: v for k, v in hits.items() if v >= search_from}
+                continue
+            region_start = self._walk_back(pos, start)
+            gap = self.buf.count(b"\n", pos, region_start)
+            if gap:
+                yield Gap(gap)
+            self.line_at_pos += gap
+            pos = region_start
+            region, pos = self._walk_forward(pos, start)
+            yield region
+            self.line_at_pos += region.physical_lines
+            search_from = pos
+            hits.clear()
+
+    def _next_hit(self, hits: dict[bytes, int], start: int, end: int) -> int:
+        best = -1
+        for literal in LITERALS:
+            where = hits.get(literal)
+            if where is None or (where >= 0 and where < start):
+                where = self.buf.find(literal, start, end)
+                hits[literal] = where
+            if where >= 0 and (best < 0 or where < best):
+                best = where
+        return best
+
+    def _physical(self, start: int, stop: int, number: int) -> list[ClassifiedLine]:
+        return self.reader.classify_physical(self.buf[start:stop], number)
+
+    def _walk_back(self, floor: int, start: int) -> int:
+        """Earliest line start before ``start`` that still looks like part of the report."""
+        region_start = start
+        probe = start
+        unrelated = 0
+        steps = 0
+        while probe > floor and steps < MAX_BACK_LINES:
+            prev = self.buf.rfind(b"\n", floor, probe - 1) + 1
+            prev = max(prev, floor)
+            # the line number is not known yet; 0 is fine for a family probe
+            family = _family(self._physical(prev, probe - 1, 0))
+            steps += 1
+            if family in (OTHER, _FOREIGN):
+                unrelated += 1
+                if unrelated > BACK_TOLERANCE:
+                    break
+            else:
+                unrelated = 0
+                region_start = prev
+            probe = prev
+        return region_start
+
+    def _walk_forward(self, pos: int, hit_start: int) -> tuple[Region, int]:
+        lines: list[ClassifiedLine] = []
+        physical = 0
+        unrelated = 0
+        index = pos
+        number = self.line_at_pos
+        last_useful_index = pos
+        last_useful_count = 0
+        last_useful_physical = 0
+        while True:
+            end = self._complete_end()
+            if index >= end:
+                if self.eof or not self._read():
+                    if not self.eof:
+                        continue
+                    end = self._complete_end()
+                    if index >= end:
+                        break
+                else:
+                    continue
+            stop = self.buf.find(b"\n", index, end)
+            stop = end if stop < 0 else stop
+            items = self._physical(index, stop, number)
+            family = _family(items)
+            lines.extend(items)
+            physical += 1
+            number += 1
+            index = min(stop + 1, len(self.buf)) if stop < len(self.buf) else stop
+            if family in (OTHER, _FOREIGN) and index > hit_start + 1:
+                unrelated += 1
+                if unrelated >= FORWARD_STOP:
+                    break
+            else:
+                unrelated = 0
+                last_useful_index = index
+                last_useful_count = len(lines)
+                last_useful_physical = physical
+            if stop >= len(self.buf):
+                break
+        # trailing unrelated lines are left for the next gap
+        return (
+            Region(tuple(lines[:last_useful_count]), last_useful_physical),
+            last_useful_index,
+        )
+
+    def _skip_long_line(self, pos: int) -> Iterator[Gap]:
+        """Count a line too long to keep, reading on until its newline."""
+        number = self.line_at_pos
+        size = len(self.buf) - pos
+        self.buf = b""
+        while True:
+            data = self.stream.read(CHUNK_BYTES)
+            if not data:
+                self.eof = True
+                break
+            newline = data.find(b"\n")
+            if newline >= 0:
+                size += newline
+                self.buf = data[newline + 1 :]
+                break
+            size += len(data)
+        self.reader.stats.diagnostics.append(
+            Diagnostic(
+                path=self.reader.path,
+                line=number,
+                message=f"line of {size} bytes is longer than {MAX_LINE_BYTES}; skipped",
+            )
+        )
+        yield Gap(1)
+        self.line_at_pos += 1
+
+
+@dataclass(slots=True)
+class _Open:
+    lines: list[LogLine] = field(default_factory=list)
+    held: list[LogLine] = field(default_factory=list)  # kernel lines no family matched
+    started: bool = False  # header, sysrq line or allocation failure seen
+    header: bool = False
+    alloc_failure: bool = False
+    ended: bool = False
+    panicked: bool = False
+    gap: int = 0
+    last_uptime: float | None = None
+    families: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportBlock:
+    lines: tuple[LogLine, ...]
+
+
+class Splitter:
+    """Group classified lines into report blocks (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.open: _Open | None = None
+        self.pending: list[LogLine] = []
+        self.pending_gap = 0
+
+    def gap(self, count: int) -> Iterator[ReportBlock]:
+        if count <= 0:
+            return
+        self.pending_gap += count
+        if self.pending_gap > MAX_PENDING_GAP:
+            self.pending.clear()
+        if self.open is not None:
+            self.open.gap += count
+            if self.open.gap > MAX_GAP:
+                yield from self._close()
+
+    def feed(self, item: ClassifiedLine) -> Iterator[ReportBlock]:
+        line, family = item.line, item.family
+        current = self.open
+        if current is not None and self._rebooted(current, line):
+            yield from self._close()
+            current = None
+        if family in (OTHER, _FOREIGN):
+            if current is not None:
+                current.gap += 1
+                if family == OTHER:
+                    current.held.append(line)
+                if current.gap > MAX_GAP:
+                    yield from self._close()
+            else:
+                yield from self.gap(1)
+            return
+        if family in STARTS:
+            if current is not None and not (
+                family == "HEADER" and current.started and not current.header
+                and not current.alloc_failure and not current.ended
+            ):
+                yield from self._close()
+                current = None
+            if current is None:
+                current = self._start(with_pending=False)
+            current.started = True
+            current.header |= family == "HEADER"
+            current.alloc_failure |= family == "ALLOC_FAILURE"
+        elif family in ENDINGS:
+            if current is not None and self._ends_before(current, family):
+                yield from self._close()
+                current = None
+            if current is None:
+                current = self._start(with_pending=True)
+            current.ended = True
+            current.panicked |= family == "PANIC"
+        else:
+            if current is not None and current.ended and not (
+                current.panicked and family in AFTER_PANIC
+            ):
+                yield from self._close()
+                current = None
+            if current is None:
+                self.pending.append(line)
+                self.pending_gap = 0
+                return
+        self._append(current, line, family)
+
+    def finish(self) -> Iterator[ReportBlock]:
+        yield from self._close()
+        self.pending.clear()
+
+    # -- internals
+    @staticmethod
+    def _ends_before(current: _Open, family: str) -> bool:
+        """Does this ending line belong to a new report rather than the open one?"""
+        if current.alloc_failure and family in KILLS | {"KILL_SELECT", "SUMMARY"}:
+            return True  # allocation failures kill nothing: a kill line is a new OOM
+        if not current.ended:
+            return False
+        if family in ("KILL_SELECT", "SUMMARY"):
+            # a second choice after a kill is a new OOM whose header was lost
+            return family in current.families
+        return False
+
+    @staticmethod
+    def _rebooted(current: _Open, line: LogLine) -> bool:
+        if current.last_uptime is None or line.uptime_s is None:
+            return False
+        return line.uptime_s + 1.0 < current.last_uptime
+
+    def _start(self, *, with_pending: bool) -> _Open:
+        current = _Open()
+        if with_pending:
+            current.lines.extend(self.pending)
+        self.pending = []
+        self.pending_gap = 0
+        self.open = current
+        return current
+
+    def _append(self, current: _Open, line: LogLine, family: str) -> None:
+        if current.held:
+            current.lines.extend(current.held)  # unknown kernel lines inside a report
+            current.held.clear()
+        current.lines.append(line)
+        current.gap = 0
+        if line.uptime_s is not None:
+            current.last_uptime = line.uptime_s
+        current.families.add(family)
+
+    def _close(self) -> Iterator[ReportBlock]:
+        current = self.open
+        self.open = None
+        if current is None:
+            return
+        if current.lines:
+            yield ReportBlock(lines=tuple(current.lines))
+
+
+def split_stream(
+    stream: BinaryIO, path: str, *, year: int | None = None
+) -> tuple[Iterator[ReportBlock], ScanStats]:
+    """Report blocks of one decompressed stream, and the stats filled while iterating."""
+    stats = ScanStats()
+    reader = LineReader(path, year, stats)
+
+    def blocks() -> Iterator[ReportBlock]:
+        splitter = Splitter()
+        for item in Scanner(stream, reader):
+            if isinstance(item, Gap):
+                stats.lines += item.count
+                yield from splitter.gap(item.count)
+            else:
+                stats.lines += item.physical_lines
+                for classified in item.lines:
+                    yield from splitter.feed(classified)
+        yield from splitter.finish()
+
+    return blocks(), stats
