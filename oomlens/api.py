@@ -69,10 +69,37 @@ def analyze_stream(
 ) -> tuple[list[OomEvent], SourceInfo, list[Diagnostic]]:
     """Analyse one decompressed byte stream."""
     blocks, stats = split_stream(stream, path, year=year)
-    events, diagnostics = events_from_blocks(blocks)
-    fmt = "journal" if compression == "journal" else stats.format
+    failure: list[Diagnostic] = []
+
+    def guarded() -> Iterable[ReportBlock]:
+        # damage found mid-stream (corrupt gzip, journalctl failure): keep what came before
+        try:
+            yield from blocks
+        except InputError as exc:
+            failure.append(Diagnostic(path=path, line=stats.lines, message=exc.message))
+
+    events, diagnostics = events_from_blocks(guarded())
+    fmt = "journal" if "journal" in (compression or "") else stats.format
     info = SourceInfo(path=path, format=fmt, compression=compression, lines=stats.lines)
+    if failure:
+        raise PartialInputError(failure[0].message, events, info, stats.diagnostics + diagnostics)
     return events, info, stats.diagnostics + diagnostics
+
+
+class PartialInputError(InputError):
+    """An input failed part-way; carries what was analysed before the damage."""
+
+    def __init__(
+        self,
+        message: str,
+        events: list[OomEvent],
+        info: SourceInfo,
+        diagnostics: list[Diagnostic],
+    ) -> None:
+        super().__init__(message)
+        self.events = events
+        self.info = info
+        self.diagnostics = diagnostics
 
 
 def analyze_text(text: str, path: str = "<text>") -> Analysis:
@@ -93,6 +120,13 @@ def analyze_paths(paths: Sequence[str]) -> Analysis:
     for ref in refs:
         try:
             found, info, diags = _analyze_ref(ref)
+        except PartialInputError as exc:
+            failed.append(ref.path)
+            events.extend(exc.events)
+            sources.append(exc.info)
+            diagnostics.extend(exc.diagnostics)
+            diagnostics.append(Diagnostic(path=ref.path, line=exc.info.lines, message=exc.message))
+            continue
         except InputError as exc:
             failed.append(ref.path)
             diagnostics.append(Diagnostic(path=ref.path, line=0, message=exc.message))

@@ -28,6 +28,8 @@ Eras (the member value is the first release of the era):
 * ``V5_1`` (5.1 - 5.13): bits shuffled, GFP_KERNEL 0xcc0, ZERO 0x100, __GFP_ATOMIC 0x200.
 * ``V5_14`` (5.14 - 5.17): GFP_HIGHUSER_MOVABLE includes __GFP_SKIP_KASAN_POISON 0x1000000 on
   every config, so ``0x1100cca`` is exactly GFP_HIGHUSER_MOVABLE; __GFP_ZEROTAGS 0x800000.
+  The flag came with the arm64 pull for 5.14 (c275c5c6d50a), not 5.12 as docs §7.1 says; 5.14.0
+  itself printed the two single flags as hex (their names were added in 5.15).
 * ``V5_18`` (5.18 - 6.2): the KASAN bits exist only with CONFIG_KASAN_HW_TAGS (0x100cca again).
 * ``V6_3`` (6.3 - 6.7): __GFP_ATOMIC removed (0x200 unused), GFP_ATOMIC = 0x820.
 * ``V6_8`` (6.8 - 6.14): GFP_NOWAIT includes __GFP_NOWARN (0x2800); bits enum-assigned from 6.10.
@@ -62,6 +64,7 @@ __all__ = [
     "GfpEra",
     "capabilities",
     "decode",
+    "encode",
     "era_for_release",
     "flags_for",
     "guess_era",
@@ -494,7 +497,7 @@ def _new(
 
 
 def _build_specs() -> dict[GfpEra, _Spec]:
-    new = _new
+    new = _new  # eras from 4.4 on (DIRECT/KSWAPD_RECLAIM composites)
     return {
         GfpEra.V2_6_EARLY: _spec(
             _BITS_EARLY, _wait_composites(_BITS_EARLY), label="<=2.6.30", prints_names=False
@@ -560,8 +563,9 @@ def _format(mask: int, table: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _encode(names: Sequence[str], era: GfpEra) -> int | None:
-    """The mask that ``names`` stand for in ``era``; ``None`` if a name is unknown there."""
+def encode(names: Sequence[str], era: GfpEra) -> int | None:
+    """The mask that printed ``names`` stand for in ``era`` (leftover ``"0x..."`` included);
+    ``None`` if a name does not exist in that era.  ``encode(decode(m, era), era) == m``."""
     table = dict(_SPECS[era].table)
     mask = 0
     for name in names:
@@ -572,6 +576,11 @@ def _encode(names: Sequence[str], era: GfpEra) -> int | None:
         else:
             return None
     return mask
+
+
+def _reproduces(names: tuple[str, ...], era: GfpEra) -> bool:
+    mask = encode(names, era)
+    return mask is not None and decode(mask, era) == names
 
 
 # --------------------------------------------------------------------------------------------
@@ -646,6 +655,8 @@ _PREFERENCE: tuple[GfpEra, ...] = (
     GfpEra.V2_6_EARLY,
 )
 
+_PRINTING: tuple[GfpEra, ...] = tuple(e for e in _PREFERENCE if _SPECS[e].prints_names)
+
 # Reclaim-bit signatures: a mask carrying both reclaim bits of a layout belongs to it.
 _FAMILIES: tuple[tuple[int, tuple[GfpEra, ...]], ...] = (
     (0xC00, (GfpEra.V5_1, GfpEra.V5_14, GfpEra.V5_18, GfpEra.V6_3, GfpEra.V6_8, GfpEra.V6_15)),
@@ -688,11 +699,10 @@ def guess_era(mask: int, printed: Sequence[str] | None) -> GfpEra | None:
         )
 
     if names:
-        printing = [e for e in _PREFERENCE if _SPECS[e].prints_names]
-        exact = [e for e in printing if decode(mask, e) == names]
+        exact = [e for e in _PRINTING if decode(mask, e) == names]
         if exact:
             return min(exact, key=tiebreak)
-        prefix = [e for e in printing if decode(mask, e)[: len(names)] == names]
+        prefix = [e for e in _PRINTING if decode(mask, e)[: len(names)] == names]
         if prefix:
             return min(prefix, key=tiebreak)
 
@@ -882,8 +892,12 @@ def flags_for(mask_text: str, release: str | None) -> GfpDecoding:
     if era is None and mask is not None:
         era = guess_era(mask, printed)
         guessed = era is not None
-    if mask is None and era is not None and parsed.has_names and parsed.complete:
-        mask = _encode(parsed.names, era)
+    if mask is None and parsed.has_names and parsed.complete and parsed.names:
+        if era is None:  # names only, no release: the first era whose table reproduces them
+            era = next((e for e in _PRINTING if _reproduces(parsed.names, e)), None)
+            guessed = era is not None
+        if era is not None:
+            mask = encode(parsed.names, era)
     decoded = decode(mask, era) if mask is not None and era is not None else ()
     mismatch = False
     names = decoded

@@ -38,6 +38,8 @@ _GATES: dict[str, tuple[str, ...]] = {
     "ALREADY_EXITING": ("is already exiting",),
     "ALLOC_FAILURE": ("mode:0x", "page allocation"),
     "CPUSET_LINE": (" cpuset=",),
+    "PANIC": ("Kernel panic - not syncing:",),
+    "PANIC_END": ("---[ end Kernel panic",),
 }
 
 
@@ -103,17 +105,13 @@ def report_parser() -> Lark:
 def _classifier() -> _Classifier:
     terminals = [t for t in _terminal_parser().terminals if t.name not in {"_NL", "END"}]
     # Lark's basic lexer orders its alternation this way; keep the same order.
-    terminals.sort(
-        key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name)
-    )
+    terminals.sort(key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
     floating = []
     anchored = []
     for terminal in terminals:
         regexp = terminal.pattern.to_regexp()
         if terminal.name in _GATES:
-            floating.append(
-                _Family(terminal.name, re.compile(regexp), _GATES[terminal.name])
-            )
+            floating.append(_Family(terminal.name, re.compile(regexp), _GATES[terminal.name]))
         elif terminal.name != OTHER:
             anchored.append(f"(?P<{terminal.name}>{regexp})")
     reference = "|".join(

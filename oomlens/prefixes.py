@@ -29,6 +29,8 @@ parser strips exactly one separator space and only brackets of the timestamp/cal
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import re
 import time
@@ -83,6 +85,8 @@ _CLOCKED = frozenset(
         Envelope.MONOTONIC,
     }
 )
+# What a bare "<4>" may stand in front of (the level is then taken from it).
+_LEVEL_WRAPPABLE = frozenset({Envelope.SYSLOG, Envelope.RFC3339, Envelope.DMESG_T})
 
 # All patterns are ASCII (\d is 0-9, \s is ASCII space); letters of localised month and
 # weekday names are matched with the scoped (?u:...) flag.  Every repetition in a prefix
@@ -155,7 +159,8 @@ _UNIX = re.compile(r"(?P<sec>\d{9,12})\.(?P<frac>\d{1,9})\ ", re.A)
 _RFC5424 = re.compile(
     r"<(?P<pri>\d{1,3})>\d{1,2}\ (?:-|" + _ISO_STAMP + r")"
     r"\ (?P<host>\S{1,255})\ (?P<app>\S{1,48})\ \S{1,128}\ \S{1,32}"
-    r"\ (?:-|(?:\[(?:[^\]\"\\]|\\.|\"(?:[^\"\\]|\\.)*\")*\])+)(?:\ |\Z)",
+    # STRUCTURED-DATA: "-" or [id key="value" ...] elements; values may hold \" and \].
+    r"\ (?:-|(?:\[(?:[^\]\"\\]|\\.|\"(?:[^\"\\]|\\.){0,2048}\"){0,2048}\]){1,32})(?:\ |\Z)",
     re.A | re.S,
 )
 _KMSG = re.compile(
@@ -177,7 +182,7 @@ _OFFSET = re.compile(r"([+-]\d\d):?(\d\d)?", re.A)
 _HASH_ESCAPE = re.compile(r"#(0[0-3][0-7]|177)")
 _HASH_CHARS = {f"{code:03o}": chr(code) for code in (*range(32), 127)}
 # /dev/kmsg writes unprintable bytes as \xNN; a run may be one UTF-8 character.
-_HEX_RUN = re.compile(r"(?:\\x[0-9a-fA-F]{2})+")
+_HEX_RUN = re.compile(r"(?:\\x[0-9a-fA-F][0-9a-fA-F])+")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -202,8 +207,8 @@ def _parse(line: str, year: int | None) -> Prefix:
         line = line.rstrip("\r")
     if line.startswith("\ufeff"):  # first line of a file saved with a BOM
         line = line[1:]
-    if line.startswith(">"):
-        line = line[_QUOTE.match(line).end() :]  # type: ignore[union-attr]  # ">" matches
+    if line.startswith(">") and (quote := _QUOTE.match(line)) is not None:
+        line = line[quote.end() :]  # markdown blockquote, any depth
     prefix = _envelope(line, year, numbered=True)
     if prefix is not None:
         return prefix
@@ -218,7 +223,7 @@ def _envelope(line: str, year: int | None, *, numbered: bool) -> Prefix | None:
     if head == "[":
         return _from_bracket(line)
     if head == "<":
-        return _from_angle(line)
+        return _from_angle(line, year)
     if head == "{":
         return _from_json(line)
     if "0" <= head <= "9":
@@ -268,18 +273,11 @@ def _clock_bracket(line: str, pos: int) -> tuple[int, Envelope, str | None, str 
     """
     m = _CLOCK_BRACKET.match(line, pos)
     if m is not None:
-        content = m["clock"]
-        hms = _HMS.search(content)
-        year = _YEAR.search(content)
-        if hms is not None and year is not None:
+        is_clock, wallclock = _dmesg_t_clock(m["clock"])
+        if is_clock:
             after = _AFTER_CLOCK.match(line, m.end())
             assert after is not None  # every part of it is optional
-            return (
-                after.end(),
-                Envelope.DMESG_T,
-                _dmesg_t_clock(content, hms, year),
-                after["caller"],
-            )
+            return after.end(), Envelope.DMESG_T, wallclock, after["caller"]
     m = _RELTIME.match(line, pos)
     if m is not None:  # dmesg -e: no date and no uptime, but the prefix is still not kernel text
         after = _AFTER_CLOCK.match(line, m.end())
@@ -289,7 +287,13 @@ def _clock_bracket(line: str, pos: int) -> tuple[int, Envelope, str | None, str 
     return None
 
 
-def _dmesg_t_clock(content: str, hms: re.Match[str], year: re.Match[str]) -> str | None:
+@functools.lru_cache(maxsize=256)  # consecutive lines share their stamp
+def _dmesg_t_clock(content: str) -> tuple[bool, str | None]:
+    """(is it a dmesg -T stamp, its wallclock) for the text between the brackets."""
+    hms = _HMS.search(content)
+    year = _YEAR.search(content)
+    if hms is None or year is None:
+        return False, None
     cjk = _CJK_MONTH.search(content)
     if cjk is not None:
         month: int | None = int(cjk[1])
@@ -299,11 +303,11 @@ def _dmesg_t_clock(content: str, hms: re.Match[str], year: re.Match[str]) -> str
         month = next((n for n in reversed(names) if n is not None), None)
     day = _DAY.search(content)
     if month is None or day is None:
-        return None
-    return _iso(int(year[1]), month, int(day[1]), hms[0].zfill(8))
+        return True, None
+    return True, _iso(int(year[1]), month, int(day[1]), hms[0].zfill(8))
 
 
-def _from_angle(line: str) -> Prefix | None:
+def _from_angle(line: str, year: int | None) -> Prefix | None:
     """``<4>1 2023-11-25T12:00:00Z host kernel - - - text`` (RFC 5424) or ``<4>[ 1.5] text``."""
     m = _RFC5424.match(line)
     if m is not None:
@@ -313,7 +317,8 @@ def _from_angle(line: str) -> Prefix | None:
         app = None if m["app"] == "-" else m["app"]
         uptime = caller = None
         if app == "kernel":
-            uptime, caller, text = _inner_kernel(text)
+            uptime, caller, end = _inner_kernel(text, 0)
+            text = text[end:]
         return Prefix(
             envelope=Envelope.RFC5424,
             text=_unhash(text),
@@ -327,12 +332,20 @@ def _from_angle(line: str) -> Prefix | None:
     k = _KERNEL.match(line)
     if k is None or k["pri"] is None:
         return None  # "<TASK>" and other kernel text
+    level = int(k["pri"]) & 7
+    if k["sec"] is None and k["caller"] is None:
+        # "<4>Nov 25 12:00:00 host kernel: text" (RFC 3164 as sent), "<4>[Sat Nov 25 ...] text";
+        # one level deep only, so "<4><4><4>..." cannot recurse.
+        rest = line[k.end() :]
+        inner = None if rest.startswith("<") else _envelope(rest, year, numbered=False)
+        if inner is not None and inner.envelope in _LEVEL_WRAPPABLE:
+            return dataclasses.replace(inner, level=level)
     return Prefix(
         envelope=Envelope.DMESG,
         text=line[k.end() :],
         uptime_s=_uptime(k),
         caller=k["caller"],
-        level=int(k["pri"]) & 7,
+        level=level,
     )
 
 
@@ -420,8 +433,15 @@ def _dmesg_x(line: str, m: re.Match[str]) -> Prefix:
 def _rfc3164(line: str, m: re.Match[str], year: int | None) -> Prefix | None:
     if year is None:
         year = time.localtime().tm_year
-    wallclock = _iso(year, _month(m["mon"]), int(m["d"]), m["hms"], m["frac"])
+    wallclock = _rfc3164_clock(m[0], year)
     return _syslog_tail(line, m.end(), Envelope.SYSLOG, wallclock, required=False)
+
+
+@functools.lru_cache(maxsize=256)  # consecutive lines share their stamp
+def _rfc3164_clock(stamp: str, year: int) -> str | None:
+    m = _RFC3164.match(stamp)
+    assert m is not None  # stamp is what _RFC3164 matched
+    return _iso(year, _month(m["mon"]), int(m["d"]), m["hms"], m["frac"])
 
 
 def _syslog_tail(
@@ -435,13 +455,13 @@ def _syslog_tail(
         # A syslog stamp without a recognisable tag ("-- MARK --"): not kernel text either.
         return Prefix(envelope=envelope, text=_unhash(line[pos:]), wallclock=wallclock)
     program = m["tag"]
-    text = line[m.end() :]
+    end = m.end()
     uptime = caller = None
     if program == "kernel":
-        uptime, caller, text = _inner_kernel(text)
+        uptime, caller, end = _inner_kernel(line, end)
     return Prefix(
         envelope=envelope,
-        text=_unhash(text),
+        text=_unhash(line[end:]),
         uptime_s=uptime,
         wallclock=wallclock,
         host=m["host"] or None,
@@ -451,12 +471,12 @@ def _syslog_tail(
     )
 
 
-def _inner_kernel(text: str) -> tuple[float | None, str | None, str]:
-    """The ``[12345.678901][T123] `` that klogd/imklog leave inside a syslog message."""
-    k = _KERNEL.match(text)
+def _inner_kernel(line: str, pos: int) -> tuple[float | None, str | None, int]:
+    """``[12345.678901][T123] `` that klogd/imklog leave inside a syslog message at ``pos``."""
+    k = _KERNEL.match(line, pos)
     if k is None or (k["sec"] is None and k["caller"] is None):
-        return None, None, text
-    return _uptime(k), k["caller"], text[k.end() :]
+        return None, None, pos
+    return _uptime(k), k["caller"], k.end()
 
 
 def _from_line_number(line: str, year: int | None) -> Prefix | None:
@@ -600,6 +620,10 @@ def _epoch_iso(seconds: int, frac: str | None) -> str | None:
 def _unhash(text: str) -> str:
     """rsyslog ``#012`` -> newline, ``#011`` -> tab (control characters only)."""
     if "#" not in text:
+        return text
+    # str.replace for the two that matter runs at C speed; the regex only for the rare rest.
+    text = text.replace("#012", "\n").replace("#011", "\t")
+    if "#0" not in text and "#177" not in text:
         return text
     return _HASH_ESCAPE.sub(lambda m: _HASH_CHARS[m[1]], text)
 

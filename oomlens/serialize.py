@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .gfp import flags_for
 from .model import Analysis, Kill, OomEvent, Task
 
 SCHEMA = "oomlens/1"
@@ -75,6 +76,15 @@ def _victim_row(event: OomEvent, kill: Kill) -> Task | None:
     return None
 
 
+def _gfp_flags(event: OomEvent) -> list[str]:
+    """Printed flag names, else the mask decoded with the bit table of the kernel's era."""
+    trigger = event.trigger
+    if trigger.gfp_flags or trigger.gfp_mask is None:
+        return list(trigger.gfp_flags)
+    decoding = flags_for(trigger.gfp_mask, event.kernel_release)
+    return list(decoding.names)
+
+
 def event_to_json(event: OomEvent) -> dict[str, Any]:
     memcg = event.memcg
     trigger = event.trigger
@@ -92,7 +102,7 @@ def event_to_json(event: OomEvent) -> dict[str, Any]:
             "comm": trigger.comm,
             "pid": trigger.pid,
             "gfp_mask": trigger.gfp_mask,
-            "gfp_flags": list(trigger.gfp_flags),
+            "gfp_flags": _gfp_flags(event),
             "order": trigger.order,
             "oom_score_adj": trigger.oom_score_adj,
             "oom_adj": trigger.oom_adj,
@@ -110,10 +120,8 @@ def event_to_json(event: OomEvent) -> dict[str, Any]:
             "usage_kib": memcg.usage_kib,
             "limit_kib": memcg.limit_kib,
             "failcnt": memcg.failcnt,
-            "swap_usage_kib": memcg.swap_usage_kib if memcg.swap_usage_kib is not None
-            else memcg.memsw_usage_kib,
-            "swap_limit_kib": memcg.swap_limit_kib if memcg.swap_limit_kib is not None
-            else memcg.memsw_limit_kib,
+            "swap_usage_kib": memcg.swap_usage_kib,
+            "swap_limit_kib": memcg.swap_limit_kib,
             "memsw_usage_kib": memcg.memsw_usage_kib,
             "memsw_limit_kib": memcg.memsw_limit_kib,
             "kmem_usage_kib": memcg.kmem_usage_kib,

@@ -1,10 +1,11 @@
 """Find OOM reports in a byte stream and group their lines into report blocks.
 
 Logs are gigabytes of noise around a few reports, so per-line Python work is only spent near
-a hit. The scanner looks for three literals that every line able to *anchor* a report
-contains ("oom": ``invoked oom-killer``, ``oom-kill:``, ``oom_reaper``, panics;
-"rocess": ``Killed process``, ``Kill process``, ``no killable processes``; "mode:0x": page
-allocation failures), confirms the hit line with the grammar's line classifier, walks back
+a hit. The scanner searches for four patterns with a literal prefix (fast in ``re``) that
+every line able to *anchor* a report contains: ``oom[-_]`` (``invoked oom-killer``,
+``oom-kill:``, ``oom_reaper``), ``ill(ed|ing)? process`` (kill lines of every era),
+``mode:0x`` (page allocation failures) and ``ut of memory`` (panics, "no killable
+processes"). It confirms the hit line with the grammar's line classifier, walks back
 over the report lines before it (a report whose header was lost) and forward until the
 report lines stop. Everything else is counted, not read.
 
@@ -26,7 +27,9 @@ from .model import Diagnostic, Envelope, LogLine
 from .parsing import OTHER, classify
 from .prefixes import parse_prefix
 
-LITERALS = (b"oom", b"rocess", b"mode:0x")
+HIT_PATTERNS = tuple(
+    re.compile(p) for p in (rb"oom[-_]", rb"ill(?:ed|ing)? process", rb"mode:0x", rb"ut of memory")
+)
 CHUNK_BYTES = 8 << 20
 KEEP_BYTES = 256 << 10  # tail kept across chunks so a back walk can reach into it
 MAX_LINE_BYTES = 1 << 20  # longer lines are counted and skipped, never decoded
@@ -93,6 +96,13 @@ AFTER_PANIC = frozenset(
     }
 )
 _FOREIGN = "FOREIGN"  # a line logged by another program (syslog tag other than kernel)
+
+# A hit line must hold one of these before it is decoded and classified (cheap rejection of
+# "process"/"room" in ordinary log text).
+_ANCHOR_BYTES = re.compile(
+    rb"oom-kill|oom_reaper|illed process|ill process|illing process|no killable|Kernel panic"
+    rb"|mode:0x|page allocation|Manual OOM|already exiting|OOM request|memory\.oom\.group"
+)
 
 
 def normalise(text: str) -> str:
@@ -228,7 +238,7 @@ class Scanner:
     def __iter__(self) -> Iterator[Gap | Region]:
         pos = 0
         search_from = 0
-        hits: dict[bytes, int] = {}
+        hits: dict[int, int] = {}
         while True:
             end = self._complete_end()
             if end <= pos and not self.eof:
@@ -238,10 +248,12 @@ class Scanner:
                     hits.clear()
                     continue
                 self._read()
+                hits.clear()
                 continue
             hit = self._next_hit(hits, search_from, end)
             if hit < 0:
-                cut = end if self.eof else max(pos, self.buf.rfind(b"\n", pos, end - KEEP_BYTES) + 1)
+                keep_from = self.buf.rfind(b"\n", pos, end - KEEP_BYTES) + 1
+                cut = end if self.eof else max(pos, keep_from)
                 if cut > pos:
                     count = self.buf.count(b"\n", pos, cut)
                     if self.eof and cut > pos and not self.buf.endswith(b"\n"):
@@ -262,11 +274,12 @@ class Scanner:
             stop = end if stop < 0 else stop
             if start < pos:  # cannot happen: pos is always a line start
                 start = pos
-            number = self.line_at_pos + self.buf.count(b"\n", pos, start)
-            hit_lines = self.reader.classify_physical(self.buf[start:stop], number)
-            if _family(hit_lines) not in ANCHORS:
-                search_from = stop + 1
-                hits = {k: v for k, v in hits.items() if v >= search_from}
+            raw = self.buf[start:stop]
+            if (
+                _ANCHOR_BYTES.search(raw) is None
+                or _family(self.reader.classify_physical(raw, 0)) not in ANCHORS
+            ):
+                search_from = stop + 1  # cached misses (-1) stay valid: the end has not moved
                 continue
             region_start = self._walk_back(pos, start)
             gap = self.buf.count(b"\n", pos, region_start)
@@ -280,13 +293,14 @@ class Scanner:
             search_from = pos
             hits.clear()
 
-    def _next_hit(self, hits: dict[bytes, int], start: int, end: int) -> int:
+    def _next_hit(self, hits: dict[int, int], start: int, end: int) -> int:
         best = -1
-        for literal in LITERALS:
-            where = hits.get(literal)
+        for key, pattern in enumerate(HIT_PATTERNS):
+            where = hits.get(key)
             if where is None or (where >= 0 and where < start):
-                where = self.buf.find(literal, start, end)
-                hits[literal] = where
+                match = pattern.search(self.buf, start, end)
+                where = match.start() if match else -1
+                hits[key] = where
             if where >= 0 and (best < 0 or where < best):
                 best = where
         return best
@@ -475,6 +489,11 @@ class Splitter:
         if current is not None and self._rebooted(current, line):
             yield from self._close()
             current = None
+        if family == "BOUNDARY":
+            # another sysrq command or a boot banner: whatever was open has ended
+            yield from self._close()
+            self.pending.clear()
+            return
         if family in (OTHER, _FOREIGN):
             if current is not None:
                 current.gap += 1
@@ -487,8 +506,11 @@ class Splitter:
             return
         if family in STARTS:
             if current is not None and not (
-                family == "HEADER" and current.started and not current.header
-                and not current.alloc_failure and not current.ended
+                family == "HEADER"
+                and current.started
+                and not current.header
+                and not current.alloc_failure
+                and not current.ended
             ):
                 yield from self._close()
                 current = None
@@ -506,8 +528,10 @@ class Splitter:
             current.ended = True
             current.panicked |= family == "PANIC"
         else:
-            if current is not None and current.ended and not (
-                current.panicked and family in AFTER_PANIC
+            if (
+                current is not None
+                and current.ended
+                and not (current.panicked and family in AFTER_PANIC)
             ):
                 yield from self._close()
                 current = None

@@ -44,8 +44,7 @@ def _event(index: int, event: OomEvent) -> list[str]:
             request += f", gfp_mask {trigger.gfp_mask}" + (f" ({flags})" if flags else "")
         out.append(
             f"- **Trigger:** {md_escape(trigger.comm or '?')} (pid {trigger.pid}), "
-            f"{md_escape(request)}"
-            + (" — manual (sysrq-f)" if event.manual else "")
+            f"{md_escape(request)}" + (" — manual (sysrq-f)" if event.manual else "")
         )
     if event.constraint:
         out.append(f"- **Constraint:** {md_escape(event.constraint)}")
@@ -68,9 +67,7 @@ def _event(index: int, event: OomEvent) -> list[str]:
     else:
         out.append("- **Killed:** nothing")
     if event.swap_total_kib is not None:
-        out.append(
-            f"- **Swap:** {_kib(event.swap_free_kib)} free of {_kib(event.swap_total_kib)}"
-        )
+        out.append(f"- **Swap:** {_kib(event.swap_free_kib)} free of {_kib(event.swap_total_kib)}")
     if event.tasks is not None:
         out.append(f"- **Task table:** {len(event.tasks)} rows")
     if event.panic:
@@ -98,8 +95,7 @@ def analysis_to_markdown(analysis: Analysis) -> str:
         lines.append(f"## Diagnostics ({len(analysis.diagnostics)})")
         lines.append("")
         for diagnostic in analysis.diagnostics[:200]:
-            lines.append(
-                f"- `{md_escape(diagnostic.path)}:{diagnostic.line}` {md_escape(diagnostic.message)}"
-            )
+            where = f"{md_escape(diagnostic.path)}:{diagnostic.line}"
+            lines.append(f"- `{where}` {md_escape(diagnostic.message)}")
         lines.append("")
     return "\n".join(lines)

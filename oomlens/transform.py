@@ -357,7 +357,7 @@ class ReportTransformer(Transformer[Token, None]):
             name=name,
             line=line,
             extra=tuple(extra),
-            **values,  # type: ignore[arg-type]
+            **values,
         )
 
     # -- selection, kill, aftermath
@@ -440,8 +440,7 @@ class ReportTransformer(Transformer[Token, None]):
 
     def PANIC(self, token: Token) -> None:
         if self.b.panic is None:
-            first = str(token).split("\n")[0]
-            self.b.panic = first.split("not syncing:", 1)[1].strip()
+            self.b.panic = str(token).split("\n")[0].strip()
 
     def ALLOC_FAILURE(self, token: Token) -> None:
         for index, text in self._each(token):
@@ -556,7 +555,7 @@ def _constraint(b: _Builder) -> str | None:
         return Constraint.MEMCG.value
     if any("MPOL_BIND" in m for m in b.kill_messages):
         return Constraint.MEMORY_POLICY.value
-    if b.panic is not None and "system-wide" in b.panic:
+    if b.panic is not None and "system-wide panic_on_oom" in b.panic:
         return Constraint.NONE.value  # panic_on_oom=1 panics only for unconstrained OOMs
     if b.header_index is not None or b.kill_messages or b.kills or b.selected:
         return Constraint.NONE.value
@@ -589,8 +588,7 @@ def _memcg(b: _Builder) -> Memcg | None:
         kmem_limit_kib=kmem[1],
         kmem_failcnt=kmem[2],
         stats=tuple(
-            MemcgStats(path=path, unit=unit, values=tuple(values))
-            for path, unit, values in b.stats
+            MemcgStats(path=path, unit=unit, values=tuple(values)) for path, unit, values in b.stats
         ),
     )
 
@@ -651,9 +649,7 @@ def _freeze(b: _Builder, complete_hint: bool) -> OomEvent:
     has_end = bool(b.kills) or b.no_killable or b.panic is not None or b.alloc_failure
     return OomEvent(
         kind=_kind(b),
-        source=SourceLocation(
-            path=first.path, first_line=first.number, last_line=lines[-1].number
-        ),
+        source=SourceLocation(path=first.path, first_line=first.number, last_line=lines[-1].number),
         time=EventTime(uptime_s=first.uptime_s, wallclock=first.wallclock),
         host=host,
         kernel_release=b.kernel_release,
