@@ -1,0 +1,222 @@
+"""Shared fixtures: the repository root, the example log, the shared corpus, the CLI command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_LOG = ROOT / "examples" / "kern.log"
+CORPUS_DIR = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+OOMLENS_SCRIPT = Path(sys.executable).parent / "oomlens"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def example_log() -> Path:
+    return EXAMPLE_LOG
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    if not CORPUS_DIR.is_dir():
+        pytest.skip(f"shared corpus not found at {CORPUS_DIR}")
+    return CORPUS_DIR
+
+
+def _module_entry_point_works() -> bool:
+    """``python -m oomlens.cli`` must actually run the app (not import and exit silently)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "oomlens.cli", "analyze", str(EXAMPLE_LOG), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return proc.returncode == 0 and proc.stdout.strip().startswith("{")
+
+
+_CLI_CACHE: list[list[str]] = []
+
+
+def cli_command() -> list[str]:
+    """argv prefix that runs ``oomlens``: ``python -m oomlens.cli`` if it works, else the script."""
+    if not _CLI_CACHE:
+        if _module_entry_point_works():
+            _CLI_CACHE.append([sys.executable, "-m", "oomlens.cli"])
+        else:
+            _CLI_CACHE.append([str(OOMLENS_SCRIPT)])
+    return _CLI_CACHE[0]
+
+
+@pytest.fixture(scope="session")
+def oomlens_cmd() -> list[str]:
+    return cli_command()
+
+
+def run_oomlens(
+    *args: str | Path,
+    input: bytes | None = None,
+    cwd: Path | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``oomlens ARGS`` as a real subprocess; output as bytes."""
+    return subprocess.run(
+        [*cli_command(), *map(str, args)],
+        input=input,
+        capture_output=True,
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
+def run_json(*paths: str | Path, cwd: Path | None = None) -> tuple[int, dict[str, Any], str]:
+    """``oomlens analyze PATHS --format json``: (exit code, parsed document, stderr)."""
+    proc = run_oomlens("analyze", *paths, "--format", "json", cwd=cwd)
+    stderr = proc.stderr.decode("utf-8", "replace")
+    assert "Traceback" not in stderr, stderr
+    return proc.returncode, json.loads(proc.stdout), stderr
+
+
+# --------------------------------------------------------------------------- contract checks
+
+_INT = (int,)
+_NUM = (int, float)
+
+
+def _is(value: Any, types: tuple[type, ...], nullable: bool) -> bool:
+    if value is None:
+        return nullable
+    if isinstance(value, bool) and bool not in types:
+        return False
+    return isinstance(value, types)
+
+
+def _check_keys(where: str, obj: Any, spec: dict[str, tuple[tuple[type, ...], bool]]) -> None:
+    assert isinstance(obj, dict), f"{where}: not an object: {obj!r}"
+    for key, (types, nullable) in spec.items():
+        assert key in obj, f"{where}: missing key {key!r}"
+        assert _is(obj[key], types, nullable), (
+            f"{where}.{key}: {obj[key]!r} is not {'/'.join(t.__name__ for t in types)}"
+            + (" or null" if nullable else "")
+        )
+
+
+S, I, F, B, L = (str,), _INT, _NUM, (bool,), (list,)
+
+_EVENT = {
+    "kind": (S, False),
+    "source": ((dict,), False),
+    "time": ((dict,), False),
+    "host": (S, True),
+    "kernel_release": (S, True),
+    "trigger": ((dict,), False),
+    "constraint": (S, True),
+    "manual": (B, False),
+    "memcg": ((dict,), True),
+    "swap": ((dict,), False),
+    "tasks": (L, True),
+    "victim": ((dict,), True),
+    "selected": ((dict,), True),
+    "reaped": (B, False),
+    "panic": (S, True),
+    "complete": (B, False),
+    "replay": (L, False),
+    "findings": (L, False),
+}
+_SOURCE = {"path": (S, False), "first_line": (I, False), "last_line": (I, False)}
+_TIME = {"uptime_s": (F, True), "wallclock": (S, True)}
+_TRIGGER = {
+    "comm": (S, True),
+    "pid": (I, True),
+    "gfp_mask": (S, True),
+    "gfp_flags": (L, False),
+    "order": (I, True),
+    "oom_score_adj": (I, True),
+}
+_MEMCG = {
+    "limit_path": (S, True),
+    "victim_path": (S, True),
+    "usage_kib": (I, True),
+    "limit_kib": (I, True),
+    "failcnt": (I, True),
+    "swap_usage_kib": (I, True),
+    "swap_limit_kib": (I, True),
+}
+_SWAP = {"total_kib": (I, True), "free_kib": (I, True)}
+_TASK = {
+    "pid": (I, False),
+    "uid": (I, True),
+    "tgid": (I, True),
+    "total_vm_pages": (I, True),
+    "rss_pages": (I, True),
+    "pgtables_bytes": (I, True),
+    "swapents": (I, True),
+    "oom_score_adj": (I, True),
+    "name": (S, False),
+}
+_VICTIM = {
+    "pid": (I, False),
+    "comm": (S, False),
+    "total_vm_kib": (I, True),
+    "anon_rss_kib": (I, True),
+    "file_rss_kib": (I, True),
+    "shmem_rss_kib": (I, True),
+    "pgtables_kib": (I, True),
+    "uid": (I, True),
+    "oom_score_adj": (I, True),
+    "score": (I, True),
+}
+_SELECTED = {"pid": (I, False), "comm": (S, False), "score": (I, True)}
+KINDS = {"oom_kill", "oom_no_kill", "allocation_failure", "oom_panic", "reaper_only"}
+CONSTRAINTS = {
+    "CONSTRAINT_NONE",
+    "CONSTRAINT_MEMCG",
+    "CONSTRAINT_CPUSET",
+    "CONSTRAINT_MEMORY_POLICY",
+}
+
+
+def check_event(event: Any, where: str = "event") -> None:
+    """Structural check of one event against shared/docs/json-contract.md."""
+    _check_keys(where, event, _EVENT)
+    assert event["kind"] in KINDS, f"{where}.kind: {event['kind']!r}"
+    _check_keys(f"{where}.source", event["source"], _SOURCE)
+    assert 1 <= event["source"]["first_line"] <= event["source"]["last_line"]
+    _check_keys(f"{where}.time", event["time"], _TIME)
+    _check_keys(f"{where}.trigger", event["trigger"], _TRIGGER)
+    assert all(isinstance(f, str) for f in event["trigger"]["gfp_flags"])
+    if event["constraint"] is not None:
+        assert event["constraint"] in CONSTRAINTS, event["constraint"]
+    if event["memcg"] is not None:
+        _check_keys(f"{where}.memcg", event["memcg"], _MEMCG)
+    _check_keys(f"{where}.swap", event["swap"], _SWAP)
+    for i, task in enumerate(event["tasks"] or []):
+        _check_keys(f"{where}.tasks[{i}]", task, _TASK)
+    if event["victim"] is not None:
+        _check_keys(f"{where}.victim", event["victim"], _VICTIM)
+    if event["selected"] is not None:
+        _check_keys(f"{where}.selected", event["selected"], _SELECTED)
+
+
+def check_document(doc: Any) -> None:
+    """Structural check of a whole ``--format json`` document."""
+    assert isinstance(doc, dict)
+    assert doc["schema"] == "oomlens/1"
+    assert isinstance(doc["sources"], list)
+    for src in doc["sources"]:
+        _check_keys("source", src, {"path": (S, False), "format": (S, False)})
+    assert isinstance(doc["events"], list)
+    for i, event in enumerate(doc["events"]):
+        check_event(event, f"events[{i}]")
+    assert isinstance(doc["diagnostics"], list)
+    for d in doc["diagnostics"]:
+        _check_keys("diagnostic", d, {"path": (S, False), "line": (I, False), "message": (S, False)})
