@@ -3,8 +3,8 @@
 Logs are gigabytes of noise around a few reports, so per-line Python work is only spent near
 a hit. The scanner searches for four patterns with a literal prefix (fast in ``re``) that
 every line able to *anchor* a report contains: ``oom[-_]`` (``invoked oom-killer``,
-``oom-kill:``, ``oom_reaper``), ``ill(ed|ing)? process`` (kill lines of every era),
-``mode:0x`` (page allocation failures) and ``ut of memory`` (panics, "no killable
+``oom-kill:``, ``oom_reaper``), ``ill(ed)? process`` / ``VM: killing process`` (kill lines
+of every era), ``, mode:0x`` (page allocation failures) and ``ut of memory`` (panics, "no killable
 processes"). It confirms the hit line with the grammar's line classifier, walks back
 over the report lines before it (a report whose header was lost) and forward until the
 report lines stop. Everything else is counted, not read.
@@ -28,7 +28,14 @@ from .parsing import OTHER, classify
 from .prefixes import parse_prefix
 
 HIT_PATTERNS = tuple(
-    re.compile(p) for p in (rb"oom[-_]", rb"ill(?:ed|ing)? process", rb"mode:0x", rb"ut of memory")
+    re.compile(p)
+    for p in (
+        rb"oom[-_]",
+        # kernel kill lines of every era; systemd's "Killing process" never matches
+        rb"ill(?:(?:ed)? process|(?<=kill)ing process)",
+        rb", mode:0x",
+        rb"ut of memory",
+    )
 )
 CHUNK_BYTES = 8 << 20
 KEEP_BYTES = 256 << 10  # tail kept across chunks so a back walk can reach into it
@@ -100,8 +107,9 @@ _FOREIGN = "FOREIGN"  # a line logged by another program (syslog tag other than 
 # A hit line must hold one of these before it is decoded and classified (cheap rejection of
 # "process"/"room" in ordinary log text).
 _ANCHOR_BYTES = re.compile(
-    rb"oom-kill|oom_reaper|illed process|ill process|illing process|no killable|Kernel panic"
-    rb"|mode:0x|page allocation|Manual OOM|already exiting|OOM request|memory\.oom\.group"
+    rb"oom-kill|oom_reaper|illed process|ill process|VM: killing process|no killable"
+    rb"|Kernel panic|, mode:0x|page allocation|Manual OOM|already exiting|OOM request"
+    rb"|memory\.oom\.group"
 )
 
 
