@@ -616,6 +616,7 @@ def build_event(lines: Sequence[LogLine], *, complete_hint: bool = True) -> OomE
 def _freeze(b: _Builder, complete_hint: bool) -> OomEvent:
     lines = b.lines
     summary = b.summary
+    killed = bool(b.kills)
     if not b.kills and summary is not None and summary.pid is not None:
         # the summary names the victim just before the kill line (lost in this log)
         b.kills.append(
@@ -646,7 +647,7 @@ def _freeze(b: _Builder, complete_hint: bool) -> OomEvent:
         uid=b.trigger_uid,
     )
     has_start = b.header_index is not None
-    has_end = bool(b.kills) or b.no_killable or b.panic is not None or b.alloc_failure
+    has_end = killed or b.no_killable or b.panic is not None or b.alloc_failure
     return OomEvent(
         kind=_kind(b),
         source=SourceLocation(path=first.path, first_line=first.number, last_line=lines[-1].number),

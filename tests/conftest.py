@@ -110,7 +110,7 @@ def _check_keys(where: str, obj: Any, spec: dict[str, tuple[tuple[type, ...], bo
         )
 
 
-S, I, F, B, L = (str,), _INT, _NUM, (bool,), (list,)
+S, N, F, B, L = (str,), _INT, _NUM, (bool,), (list,)
 
 _EVENT = {
     "kind": (S, False),
@@ -132,50 +132,50 @@ _EVENT = {
     "replay": (L, False),
     "findings": (L, False),
 }
-_SOURCE = {"path": (S, False), "first_line": (I, False), "last_line": (I, False)}
+_SOURCE = {"path": (S, False), "first_line": (N, False), "last_line": (N, False)}
 _TIME = {"uptime_s": (F, True), "wallclock": (S, True)}
 _TRIGGER = {
     "comm": (S, True),
-    "pid": (I, True),
+    "pid": (N, True),
     "gfp_mask": (S, True),
     "gfp_flags": (L, False),
-    "order": (I, True),
-    "oom_score_adj": (I, True),
+    "order": (N, True),
+    "oom_score_adj": (N, True),
 }
 _MEMCG = {
     "limit_path": (S, True),
     "victim_path": (S, True),
-    "usage_kib": (I, True),
-    "limit_kib": (I, True),
-    "failcnt": (I, True),
-    "swap_usage_kib": (I, True),
-    "swap_limit_kib": (I, True),
+    "usage_kib": (N, True),
+    "limit_kib": (N, True),
+    "failcnt": (N, True),
+    "swap_usage_kib": (N, True),
+    "swap_limit_kib": (N, True),
 }
-_SWAP = {"total_kib": (I, True), "free_kib": (I, True)}
+_SWAP = {"total_kib": (N, True), "free_kib": (N, True)}
 _TASK = {
-    "pid": (I, False),
-    "uid": (I, True),
-    "tgid": (I, True),
-    "total_vm_pages": (I, True),
-    "rss_pages": (I, True),
-    "pgtables_bytes": (I, True),
-    "swapents": (I, True),
-    "oom_score_adj": (I, True),
+    "pid": (N, False),
+    "uid": (N, True),
+    "tgid": (N, True),
+    "total_vm_pages": (N, True),
+    "rss_pages": (N, True),
+    "pgtables_bytes": (N, True),
+    "swapents": (N, True),
+    "oom_score_adj": (N, True),
     "name": (S, False),
 }
 _VICTIM = {
-    "pid": (I, False),
+    "pid": (N, True),  # null only for the 2.6 "VM: killing process <comm>" line (no pid printed)
     "comm": (S, False),
-    "total_vm_kib": (I, True),
-    "anon_rss_kib": (I, True),
-    "file_rss_kib": (I, True),
-    "shmem_rss_kib": (I, True),
-    "pgtables_kib": (I, True),
-    "uid": (I, True),
-    "oom_score_adj": (I, True),
-    "score": (I, True),
+    "total_vm_kib": (N, True),
+    "anon_rss_kib": (N, True),
+    "file_rss_kib": (N, True),
+    "shmem_rss_kib": (N, True),
+    "pgtables_kib": (N, True),
+    "uid": (N, True),
+    "oom_score_adj": (N, True),
+    "score": (N, True),
 }
-_SELECTED = {"pid": (I, False), "comm": (S, False), "score": (I, True)}
+_SELECTED = {"pid": (N, False), "comm": (S, False), "score": (N, True)}
 KINDS = {"oom_kill", "oom_no_kill", "allocation_failure", "oom_panic", "reaper_only"}
 CONSTRAINTS = {
     "CONSTRAINT_NONE",
@@ -219,4 +219,6 @@ def check_document(doc: Any) -> None:
         check_event(event, f"events[{i}]")
     assert isinstance(doc["diagnostics"], list)
     for d in doc["diagnostics"]:
-        _check_keys("diagnostic", d, {"path": (S, False), "line": (I, False), "message": (S, False)})
+        _check_keys(
+            "diagnostic", d, {"path": (S, False), "line": (N, False), "message": (S, False)}
+        )

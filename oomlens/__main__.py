@@ -1,0 +1,5 @@
+"""``python -m oomlens``."""
+
+from .cli import main
+
+main()
