@@ -64,7 +64,7 @@ class Prefix:
     host: str | None = None
     caller: str | None = None  # printk caller id, e.g. "T1234" or "C3"
     level: int | None = None  # printk level 0..7 when printed
-    program: str | None = None  # syslog tag ("kernel", "CRON[123]", ...) when printed
+    program: str | None = None  # syslog tag without pid ("kernel", "CRON", ...) when printed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -172,7 +172,7 @@ class Kill:
     """A ``Killed process`` line (the task that actually received SIGKILL)."""
 
     pid: int | None  # None only for the 2.6 "VM: killing process <comm>" line
-    comm: str
+    comm: str | None  # None when the line was cut before the name
     message: str | None = None  # "Out of memory", "Memory cgroup out of memory", ...
     total_vm_kib: int | None = None
     anon_rss_kib: int | None = None

@@ -172,6 +172,13 @@ class LineReader:
         self.year = year
         self.stats = stats
 
+    def sample_envelopes(self, data: bytes, lines: int = 20) -> None:
+        """Count the envelopes of a file's first lines, so a file without reports has a format."""
+        for raw in data.split(b"\n", lines)[:lines]:
+            if raw.strip():
+                text = raw[:MAX_LINE_BYTES].decode("utf-8", "replace").rstrip("\r")
+                self.stats.envelopes[parse_prefix(text, year=self.year).envelope] += 1
+
     def classify_physical(self, raw: bytes, number: int) -> list[ClassifiedLine]:
         if len(raw) > MAX_LINE_BYTES:
             self.stats.diagnostics.append(
@@ -186,7 +193,6 @@ class LineReader:
         if "\x00" in text:
             text = text.replace("\x00", "")
         prefix = parse_prefix(text.rstrip("\r\n"), year=self.year)
-        self.stats.envelopes[prefix.envelope] += 1
         foreign = prefix.program is not None and prefix.program != "kernel"
         out = []
         for part in prefix.text.split("\n"):
@@ -228,13 +234,17 @@ class Scanner:
         self.buf = b""
         self.eof = False
         self.line_at_pos = 1  # physical line number of buf[pos]
+        self.sampled = False
 
     def _read(self) -> bool:
-        """Append a chunk; skip the rest of a runaway line rather than buffer it."""
+        """Append the next chunk to the buffer; False at the end of the stream."""
         data = self.stream.read(CHUNK_BYTES)
         if not data:
             self.eof = True
             return False
+        if not self.sampled:
+            self.sampled = True
+            self.reader.sample_envelopes(data)
         self.buf += data
         return True
 
@@ -350,14 +360,11 @@ class Scanner:
         while True:
             end = self._complete_end()
             if index >= end:
-                if self.eof or not self._read():
-                    if not self.eof:
-                        continue
-                    end = self._complete_end()
-                    if index >= end:
-                        break
-                else:
+                if self._read():
                     continue
+                end = self._complete_end()  # at the end of the stream a last line may lack "\n"
+                if index >= end:
+                    break
             stop = self.buf.find(b"\n", index, end)
             stop = end if stop < 0 else stop
             items = self._physical(index, stop, number)
@@ -365,7 +372,7 @@ class Scanner:
             lines.extend(items)
             physical += 1
             number += 1
-            index = min(stop + 1, len(self.buf)) if stop < len(self.buf) else stop
+            index = stop + 1
             if family in (OTHER, _FOREIGN) and index > hit_start + 1:
                 unrelated += 1
                 if unrelated >= FORWARD_STOP:
@@ -375,13 +382,11 @@ class Scanner:
                 last_useful_index = index
                 last_useful_count = len(lines)
                 last_useful_physical = physical
-            if stop >= len(self.buf):
-                break
         # trailing unrelated lines are left for the next gap
-        return (
-            Region(tuple(lines[:last_useful_count]), last_useful_physical),
-            last_useful_index,
-        )
+        kept = lines[:last_useful_count]
+        for item in kept:
+            self.reader.stats.envelopes[item.line.envelope] += 1
+        return Region(tuple(kept), last_useful_physical), min(last_useful_index, len(self.buf))
 
     def _skip_long_line(self, pos: int) -> Iterator[Gap]:
         """Count a line too long to keep, reading on until its newline."""
@@ -414,7 +419,7 @@ class Scanner:
 class _Open:
     lines: list[LogLine] = field(default_factory=list)
     held: list[LogLine] = field(default_factory=list)  # kernel lines no family matched
-    started: bool = False  # header, sysrq line or allocation failure seen
+    manual: bool = False  # a sysrq "Manual OOM execution" line opened it
     header: bool = False
     alloc_failure: bool = False
     ended: bool = False
@@ -486,7 +491,7 @@ class Splitter:
 
     def feed(self, item: ClassifiedLine) -> Iterator[ReportBlock]:
         joined = join_wrapped(self.last, item) if self.last is not None else None
-        if joined is not None and self.last is not None and self._retract(self.last.line):
+        if joined is not None and self._retract():
             item = joined
         elif "=3D" in item.line.text:
             text = _qp_decode(item.line.text)
@@ -513,18 +518,19 @@ class Splitter:
                 yield from self.gap(1)
             return
         if family in STARTS:
-            if current is not None and not (
+            # the header after a sysrq "Manual OOM execution" line continues its report
+            continues = (
                 family == "HEADER"
-                and current.started
-                and not current.header
-                and not current.alloc_failure
-                and not current.ended
-            ):
+                and current is not None
+                and current.manual
+                and not (current.header or current.alloc_failure or current.ended)
+            )
+            if current is not None and not continues:
                 yield from self._close()
                 current = None
             if current is None:
                 current = self._start(with_pending=False)
-            current.started = True
+            current.manual |= family == "MANUAL_OOM"
             current.header |= family == "HEADER"
             current.alloc_failure |= family == "ALLOC_FAILURE"
         elif family in ENDINGS:
@@ -554,8 +560,11 @@ class Splitter:
         self.pending.clear()
 
     # -- internals
-    def _retract(self, line: LogLine) -> bool:
+    def _retract(self) -> bool:
         """Take back the last line fed (to feed it again joined with its continuation)."""
+        if self.last is None:
+            return False
+        line = self.last.line
         current = self.open
         if current is not None and current.lines and current.lines[-1] is line:
             current.lines.pop()

@@ -58,12 +58,12 @@ def _event(index: int, event: OomEvent) -> list[str]:
     victim = event.victim
     if victim is not None:
         out.append(
-            f"- **Killed:** {md_escape(victim.comm)} (pid {victim.pid}): anon "
+            f"- **Killed:** {md_escape(victim.comm or '?')} (pid {victim.pid}): anon "
             f"{_kib(victim.anon_rss_kib)}, file {_kib(victim.file_rss_kib)}, shmem "
             f"{_kib(victim.shmem_rss_kib)}; reaped: {'yes' if event.reaped else 'no'}"
         )
         for extra in event.kills[1:]:
-            out.append(f"  - also killed {md_escape(extra.comm)} (pid {extra.pid})")
+            out.append(f"  - also killed {md_escape(extra.comm or '?')} (pid {extra.pid})")
     else:
         out.append("- **Killed:** nothing")
     if event.swap_total_kib is not None:

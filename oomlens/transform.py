@@ -9,7 +9,7 @@ value.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from lark import Token, Transformer
@@ -35,7 +35,9 @@ from .parsing import parse_block
 _INT = r"-?\d+"
 
 _HEADER_COMM = re.compile(r"^(?P<comm>.*?) invoked oom-killer:")
-_GFP_MASK = re.compile(r"gfp_mask=(?P<mask>0x[0-9a-fA-F]+)(?:\((?P<flags>[^)]*)\))?")
+# the mask is followed by "(flags)" (4.6+) or "," in every era: a mask cut at the end of the
+# line may have lost digits, so it is not read
+_GFP_MASK = re.compile(r"gfp_mask=(?P<mask>0x[0-9a-fA-F]+)(?:\((?P<flags>[^)]*)\))?(?=[(,])")
 _ORDER = re.compile(r"\border[=:](?P<v>-?\d+)(?=,|\s|$)")
 _SCORE_ADJ = re.compile(r"\boom_score_adj=(?P<v>-?\d+)(?=,|\s|$)")
 _OOM_ADJ = re.compile(r"\b(?:oom_adj|oomkilladj)=(?P<v>-?\d+)(?=,|\s|$)")
@@ -199,18 +201,21 @@ class ReportTransformer(Transformer[Token, None]):
             self.b.header_index = index
             comm = _HEADER_COMM.match(text)
             self.b.trigger_comm = comm.group("comm") if comm else None
-            gfp = _GFP_MASK.search(text)
-            if gfp:
-                self.b.gfp_mask = gfp.group("mask").lower()
-                flags = gfp.group("flags")
-                self.b.gfp_flags = tuple(f for f in (flags or "").split("|") if f)
-            self.b.order = _int(_ORDER.search(text))
+            self._request(text, _GFP_MASK)
             self.b.oom_score_adj = _int(_SCORE_ADJ.search(text))
             self.b.oom_adj = _int(_OOM_ADJ.search(text))
-            nodemask = _NODEMASK.search(text)
-            self.b.nodemask = nodemask.group("v") if nodemask else None
             if self.b.order == -1:
                 self.b.manual = True
+
+    def _request(self, text: str, mask: re.Pattern[str]) -> None:
+        """gfp mask and flags, order and nodemask of a header or allocation-failure line."""
+        gfp = mask.search(text)
+        if gfp:
+            self.b.gfp_mask = gfp.group("mask").lower()
+            self.b.gfp_flags = tuple(f for f in (gfp.group("flags") or "").split("|") if f)
+        self.b.order = _int(_ORDER.search(text))
+        nodemask = _NODEMASK.search(text)
+        self.b.nodemask = nodemask.group("v") if nodemask else None
 
     def MANUAL_OOM(self, token: Token) -> None:
         self.b.manual = True
@@ -223,23 +228,17 @@ class ReportTransformer(Transformer[Token, None]):
                 self.b.mems_allowed = match.group("mems")
 
     def CPU_LINE(self, token: Token) -> None:
-        for _, text in self._each(token):
-            full = _CPU_LINE.match(text)
-            match = full or _CPU_LINE_SHORT.match(text)
-            if match is None or self.b.trigger_pid is not None:
-                continue
-            self.b.trigger_pid = int(match.group("pid"))
-            if self.b.trigger_comm is None:
-                self.b.trigger_comm = match.group("comm")
-            if full:
-                self.b.kernel_release = full.group("release")
-                if full.group("uid"):
-                    self.b.trigger_uid = int(full.group("uid"))
+        self._dump_task(token, _CPU_LINE, _CPU_LINE_SHORT)
 
     def PID_LINE(self, token: Token) -> None:
+        self._dump_task(token, _PID_LINE, _PID_LINE_SHORT)
+
+    def _dump_task(self, token: Token, full_re: re.Pattern[str], short_re: re.Pattern[str]) -> None:
+        """The dump_stack task line: the allocating task's pid (the first one printed wins;
+        a panic prints another) and the kernel release (absent when the line was cut)."""
         for _, text in self._each(token):
-            full = _PID_LINE.match(text)
-            match = full or _PID_LINE_SHORT.match(text)
+            full = full_re.match(text)
+            match = full or short_re.match(text)
             if match is None or self.b.trigger_pid is not None:
                 continue
             self.b.trigger_pid = int(match.group("pid"))
@@ -247,6 +246,8 @@ class ReportTransformer(Transformer[Token, None]):
                 self.b.trigger_comm = match.group("comm")
             if full:
                 self.b.kernel_release = full.group("release")
+                if "uid" in full.groupdict() and full.group("uid"):
+                    self.b.trigger_uid = int(full.group("uid"))
 
     # -- memory cgroup
     def MEMCG_TASK_IN(self, token: Token) -> None:
@@ -450,14 +451,7 @@ class ReportTransformer(Transformer[Token, None]):
             self.b.header_index = index
             comm = _ALLOC_COMM.match(text)
             self.b.trigger_comm = comm.group("comm") if comm else None
-            mode = _ALLOC_MODE.search(text)
-            if mode:
-                self.b.gfp_mask = mode.group("mask").lower()
-                flags = mode.group("flags")
-                self.b.gfp_flags = tuple(f for f in (flags or "").split("|") if f)
-            self.b.order = _int(_ORDER.search(text))
-            nodemask = _NODEMASK.search(text)
-            self.b.nodemask = nodemask.group("v") if nodemask else None
+            self._request(text, _ALLOC_MODE)
             cpuset = _ALLOC_CPUSET.search(text)
             if cpuset:
                 self.b.cpuset = cpuset.group("cpuset")
@@ -522,7 +516,7 @@ def _kill(text: str, line: int) -> Kill | None:
         bare = _KILLED_BARE.match(text)
         if bare is None:
             return None
-        return Kill(pid=int(bare.group("pid")), comm="", message=bare.group("msg"), line=line)
+        return Kill(pid=int(bare.group("pid")), comm=None, message=bare.group("msg"), line=line)
     rest = match.group("rest")
     comm = match.group("comm")
     # "(comm) total-vm:..." -- greedy ``comm`` stops at the last ")"; sizes hold none
@@ -605,23 +599,21 @@ def _kind(b: _Builder) -> EventKind:
     return EventKind.OOM_NO_KILL
 
 
-def build_event(lines: Sequence[LogLine], *, complete_hint: bool = True) -> OomEvent:
+def build_event(lines: Sequence[LogLine]) -> OomEvent:
     """Parse one report block (its logical lines) into an OomEvent."""
     builder = _Builder(lines=lines)
     tree = parse_block([line.text for line in lines])
     ReportTransformer(builder).transform(tree)
-    return _freeze(builder, complete_hint)
+    return _freeze(builder)
 
 
-def _freeze(b: _Builder, complete_hint: bool) -> OomEvent:
+def _freeze(b: _Builder) -> OomEvent:
     lines = b.lines
     summary = b.summary
     killed = bool(b.kills)
     if not b.kills and summary is not None and summary.pid is not None:
         # the summary names the victim just before the kill line (lost in this log)
-        b.kills.append(
-            Kill(pid=summary.pid, comm=summary.task or "", uid=summary.uid, line=summary.line)
-        )
+        b.kills.append(Kill(pid=summary.pid, comm=summary.task, uid=summary.uid, line=summary.line))
         b.extra["victim_from"] = "summary"
     first = lines[b.header_index] if b.header_index is not None else lines[0]
     host = next((line.host for line in lines if line.host), None)
@@ -669,11 +661,8 @@ def _freeze(b: _Builder, complete_hint: bool) -> OomEvent:
         summary=b.summary,
         reaps=tuple(b.reaps),
         panic=b.panic,
-        complete=complete_hint and has_start and has_end,
+        complete=has_start and has_end,
         lines=tuple(lines),
         unparsed=tuple(lines[i].number for i in sorted(set(b.unparsed))),
         extra=tuple(sorted(b.extra.items())),
     )
-
-
-LineHandler = Callable[[Token], None]

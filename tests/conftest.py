@@ -165,7 +165,7 @@ _TASK = {
 }
 _VICTIM = {
     "pid": (N, True),  # null only for the 2.6 "VM: killing process <comm>" line (no pid printed)
-    "comm": (S, False),
+    "comm": (S, True),  # null when the kill line was cut before the name
     "total_vm_kib": (N, True),
     "anon_rss_kib": (N, True),
     "file_rss_kib": (N, True),
