@@ -7,6 +7,7 @@ transformer). The CLI and the tests call these functions.
 from __future__ import annotations
 
 import io
+import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -14,8 +15,8 @@ from typing import BinaryIO
 
 from .errors import InputError, OomlensError
 from .model import Analysis, Diagnostic, EventKind, OomEvent, SourceInfo
-from .reader import InputRef, expand_inputs, open_input
-from .splitter import ReportBlock, split_stream
+from .reader import InputRef, count_newlines, expand_inputs, open_input, open_range
+from .splitter import QUIET_BYTES, ReportBlock, ScanStats, quiet_split_point, split_stream
 from .transform import build_event
 
 REAPER_ATTACH_SECONDS = 60.0  # an oom_reaper line this soon after a kill belongs to it
@@ -26,7 +27,7 @@ def events_from_blocks(blocks: Iterable[ReportBlock]) -> tuple[list[OomEvent], l
     diagnostics: list[Diagnostic] = []
     for block in blocks:
         try:
-            event = build_event(block.lines)
+            event = build_event(block.lines, block.families)
         except OomlensError as exc:
             first = block.lines[0]
             diagnostics.append(Diagnostic(path=first.path, line=first.number, message=str(exc)))
@@ -111,15 +112,18 @@ def _year(mtime: float | None) -> int:
     return time.localtime(mtime if mtime is not None else time.time()).tm_year
 
 
-def analyze_paths(paths: Sequence[str]) -> Analysis:
-    """Analyse files, directories and ``-`` (stdin); a bad input never stops the others."""
+def analyze_paths(paths: Sequence[str], *, jobs: int | None = None) -> Analysis:
+    """Analyse files, directories and ``-`` (stdin); a bad input never stops the others.
+
+    ``jobs``: processes for scanning one large plain file (default: the usable CPUs).
+    """
     refs, diagnostics = expand_inputs(paths)
     failed = [d.path for d in diagnostics]
     events: list[OomEvent] = []
     sources: list[SourceInfo] = []
     for ref in refs:
         try:
-            found, info, diags = _analyze_ref(ref)
+            found, info, diags = _analyze_ref(ref, jobs or usable_cpus())
         except PartialInputError as exc:
             failed.append(ref.path)
             events.extend(exc.events)
@@ -142,11 +146,89 @@ def analyze_paths(paths: Sequence[str]) -> Analysis:
     )
 
 
-def _analyze_ref(ref: InputRef) -> tuple[list[OomEvent], SourceInfo, list[Diagnostic]]:
+def _analyze_ref(ref: InputRef, jobs: int) -> tuple[list[OomEvent], SourceInfo, list[Diagnostic]]:
     with open_input(ref) as opened:
+        if jobs > 1 and opened.compression is None and opened.mtime is not None:
+            size = os.path.getsize(opened.path)
+            if size >= PARALLEL_MIN_BYTES:
+                return analyze_file_parallel(opened.path, size, _year(opened.mtime), jobs)
         return analyze_stream(
             opened.stream,
             opened.path,
             year=_year(opened.mtime),
             compression=opened.compression,
         )
+
+
+# ----------------------------------------------------------------------- one file, in pieces
+
+PARALLEL_MIN_BYTES = 64 << 20  # below this, starting processes costs more than it saves
+_SPLIT_WINDOW = 8 << 20
+_SPLIT_TRIES = 8
+
+
+def usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def split_pieces(path: str, size: int, parts: int) -> list[tuple[int, int]]:
+    """Byte ranges covering a plain file, cut at quiet line starts (no report straddles one).
+
+    Where no quiet point is found near a target the pieces on both sides are merged.
+    """
+    cuts = [0]
+    for k in range(1, parts):
+        target = size * k // parts
+        for attempt in range(_SPLIT_TRIES):
+            start = target + attempt * _SPLIT_WINDOW
+            if start + 2 * QUIET_BYTES >= size:
+                break
+            with open_range(path, start, min(size, start + _SPLIT_WINDOW)) as window:
+                cut = quiet_split_point(window.read(_SPLIT_WINDOW), start)
+            if cut is not None:
+                if cut > cuts[-1]:
+                    cuts.append(cut)
+                break
+    cuts.append(size)
+    return list(zip(cuts, cuts[1:], strict=False))
+
+
+def _scan_piece(
+    path: str, start: int, end: int, year: int
+) -> tuple[list[OomEvent], ScanStats, list[Diagnostic]]:
+    first_line = 1 + count_newlines(path, start) if start else 1
+    with open_range(path, start, end) as stream:
+        blocks, stats = split_stream(stream, path, year=year, first_line=first_line)
+        events, diagnostics = events_from_blocks(blocks)
+    return events, stats, diagnostics
+
+
+def analyze_file_parallel(
+    path: str, size: int, year: int, jobs: int
+) -> tuple[list[OomEvent], SourceInfo, list[Diagnostic]]:
+    """Scan a large plain file in ``jobs`` processes; the same result as one stream."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pieces = split_pieces(path, size, jobs)
+    if len(pieces) == 1:
+        with open_range(path, 0, size) as stream:
+            return analyze_stream(stream, path, year=year)
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=len(pieces), mp_context=context) as pool:
+        futures = [pool.submit(_scan_piece, path, start, end, year) for start, end in pieces]
+        results = [future.result() for future in futures]
+    events: list[OomEvent] = []
+    diagnostics: list[Diagnostic] = []
+    stats = ScanStats()
+    for piece_events, piece_stats, piece_diagnostics in results:
+        events.extend(piece_events)
+        stats.lines += piece_stats.lines
+        stats.envelopes.update(piece_stats.envelopes)
+        diagnostics.extend(piece_stats.diagnostics)
+        diagnostics.extend(piece_diagnostics)
+    info = SourceInfo(path=path, format=stats.format, compression=None, lines=stats.lines)
+    return events, info, diagnostics

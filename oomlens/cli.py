@@ -52,6 +52,10 @@ def analyze(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Processes for one large file (default: CPUs)."),
+    ] = None,
 ) -> None:
     """Find and parse every OOM report in kernel logs."""
     from .api import analyze_paths
@@ -62,7 +66,7 @@ def analyze(
     if fmt is None and output is not None:
         fmt = _SUFFIXES.get(output.suffix.lower())
     fmt = fmt or OutputFormat.MD
-    analysis = analyze_paths(paths)
+    analysis = analyze_paths(paths, jobs=jobs)
     if fmt is OutputFormat.JSON:
         text = json.dumps(analysis_to_json(analysis), indent=1, ensure_ascii=False) + "\n"
     else:

@@ -13,7 +13,7 @@ Lark exceptions never escape this module: they become ``ParseError``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -74,26 +74,25 @@ class _LineLexer(Lexer):
         self.lexer_conf = lexer_conf
 
     def lex(self, text: str) -> Iterator[Token]:  # type: ignore[override]
-        run_family = ""
-        run: list[str] = []
-        run_start = 0
-        for index, line in enumerate(text.split("\n"), start=1):
-            family = classify(line) if line else _EMPTY
-            if family != run_family and run:
-                if run_family != _EMPTY:
-                    yield Token(run_family, "\n".join(run), line=run_start, column=1)
-                run = []
-            if not run:
-                run_family, run_start = family, index
-            run.append(line)
-        if run and run_family != _EMPTY:
-            yield Token(run_family, "\n".join(run), line=run_start, column=1)
+        lines = text.split("\n")
+        return _runs(lines, [classify(line) if line else _EMPTY for line in lines])
 
 
-@cache
-def _terminal_parser() -> Lark:
-    """The grammar with Lark's own lexer: the source of the terminal definitions."""
-    return Lark(_grammar_text(), parser="lalr", lexer="basic")
+def _runs(lines: Sequence[str], families: Sequence[str]) -> Iterator[Token]:
+    """One token per run of consecutive lines of one family; empty lines end runs."""
+    run_family = ""
+    run: list[str] = []
+    run_start = 0
+    for index, (line, family) in enumerate(zip(lines, families, strict=True), start=1):
+        if family != run_family and run:
+            if run_family != _EMPTY:
+                yield Token(run_family, "\n".join(run), line=run_start, column=1)
+            run = []
+        if not run:
+            run_family, run_start = family, index
+        run.append(line)
+    if run and run_family != _EMPTY:
+        yield Token(run_family, "\n".join(run), line=run_start, column=1)
 
 
 @cache
@@ -103,7 +102,7 @@ def report_parser() -> Lark:
 
 @cache
 def _classifier() -> _Classifier:
-    terminals = [t for t in _terminal_parser().terminals if t.name not in {"_NL", "END"}]
+    terminals = [t for t in report_parser().terminals if t.name != "END"]
     # Lark's basic lexer orders its alternation this way; keep the same order.
     terminals.sort(key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
     floating = []
@@ -151,9 +150,19 @@ def classify_reference(text: str) -> str:
     return match.lastgroup or OTHER
 
 
-def parse_block(texts: list[str]) -> Tree[Token]:
-    """Parse the stripped logical lines of one report block (one line per text)."""
+def parse_block(texts: Sequence[str], families: Sequence[str] | None = None) -> Tree[Token]:
+    """Parse the stripped logical lines of one report block (one line per text).
+
+    ``families``: each line's family when the caller has already classified the lines (the
+    splitter has), so no line is classified twice.
+    """
     try:
-        return report_parser().parse("\n".join(texts))
+        if families is None:
+            return report_parser().parse("\n".join(texts))
+        parser = report_parser().parse_interactive()
+        for token in _runs(texts, families):
+            parser.feed_token(token)
+        tree: Tree[Token] = parser.feed_eof()  # type: ignore[no-untyped-call]
+        return tree
     except LarkError as exc:  # pragma: no cover - every line lexes (OTHER catches the rest)
         raise ParseError(f"report grammar failed: {exc}") from exc

@@ -116,6 +116,57 @@ def open_input(ref: InputRef) -> Iterator[OpenedInput]:
         yield _open(ref.path, stack)
 
 
+class _RangeReader(io.RawIOBase):
+    """Bytes [start, end) of an open file."""
+
+    def __init__(self, file: io.FileIO, start: int, end: int) -> None:
+        file.seek(start)
+        self._file = file
+        self._left = end - start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer)[: self._left]
+        count = (self._file.readinto(view) or 0) if len(view) else 0
+        self._left -= count
+        return count
+
+    def read(self, size: int = -1) -> bytes:
+        size = self._left if size is None or size < 0 else min(size, self._left)
+        data = (self._file.read(size) or b"") if size else b""
+        self._left -= len(data)
+        return data
+
+
+@contextmanager
+def open_range(path: str, start: int, end: int) -> Iterator[BinaryIO]:
+    """Bytes [start, end) of a plain (uncompressed, regular) file, for scanning a large file
+    in pieces in parallel."""
+    try:
+        with open(path, "rb", buffering=0) as raw:
+            yield cast(BinaryIO, _RangeReader(raw, start, end))
+    except OSError as exc:
+        raise _translate(exc, path, "file") from exc
+
+
+def count_newlines(path: str, end: int) -> int:
+    """Newlines in the first ``end`` bytes of a plain file (~20 GB/s: no line is decoded)."""
+    count = 0
+    try:
+        with open(path, "rb", buffering=0) as raw:
+            while end > 0:
+                chunk = raw.read(min(end, 8 << 20))
+                if not chunk:
+                    break
+                count += chunk.count(b"\n")
+                end -= len(chunk)
+    except OSError as exc:
+        raise _translate(exc, path, "file") from exc
+    return count
+
+
 # --------------------------------------------------------------------------- errors
 
 
@@ -285,8 +336,9 @@ class _Stream(io.BufferedIOBase):
             self._fill(size)
             data = self._take(size)
         else:
-            parts = [self._take(size)]
-            have = len(parts[0])
+            first = self._take(size)
+            parts = [first] if first else []
+            have = len(first)
             while have < size:
                 chunk = self._pull(size - have)
                 if not chunk:

@@ -4,10 +4,12 @@ Logs are gigabytes of noise around a few reports, so per-line Python work is onl
 a hit. The scanner searches for four patterns with a literal prefix (fast in ``re``) that
 every line able to *anchor* a report contains: ``oom[-_]`` (``invoked oom-killer``,
 ``oom-kill:``, ``oom_reaper``), ``ill(ed)? process`` / ``VM: killing process`` (kill lines
-of every era), ``, mode:0x`` (page allocation failures) and ``ut of memory`` (panics, "no killable
-processes"). It confirms the hit line with the grammar's line classifier, walks back
-over the report lines before it (a report whose header was lost) and forward until the
-report lines stop. Everything else is counted, not read.
+of every era), ``, mode:0x`` (page allocation failures) and ``Kernel panic - not syncing``.
+"Out of memory" alone is not searched: applications print it all the time, and the
+kernel's "no killable processes" line follows a header that is found anyway. A hit line is
+confirmed with the grammar's line classifier; the scanner then walks back over the report
+lines before it (a report whose header was lost) and forward until the report lines stop.
+Everything else is counted, not read.
 
 The ``Splitter`` state machine then turns those lines into blocks: a report starts at a
 header, a sysrq "Manual OOM" line, an allocation failure, or a kill/summary line whose header
@@ -34,9 +36,10 @@ HIT_PATTERNS = tuple(
         # kernel kill lines of every era; systemd's "Killing process" never matches
         rb"ill(?:(?:ed)? process|(?<=kill)ing process)",
         rb", mode:0x",
-        rb"ut of memory",
+        rb"Kernel panic - not syncing",
     )
 )
+_HIT_OVERLAP = 64  # longer than any hit pattern's match
 CHUNK_BYTES = 8 << 20
 KEEP_BYTES = 256 << 10  # tail kept across chunks so a back walk can reach into it
 MAX_LINE_BYTES = 1 << 20  # longer lines are counted and skipped, never decoded
@@ -228,12 +231,12 @@ def _family(lines: list[ClassifiedLine]) -> str:
 class Scanner:
     """Yield ``Gap`` and ``Region`` items covering every line of ``stream`` exactly once."""
 
-    def __init__(self, stream: BinaryIO, reader: LineReader) -> None:
+    def __init__(self, stream: BinaryIO, reader: LineReader, first_line: int = 1) -> None:
         self.stream = stream
         self.reader = reader
         self.buf = b""
         self.eof = False
-        self.line_at_pos = 1  # physical line number of buf[pos]
+        self.line_at_pos = first_line  # physical line number of buf[pos]
         self.sampled = False
 
     def _read(self) -> bool:
@@ -256,7 +259,7 @@ class Scanner:
     def __iter__(self) -> Iterator[Gap | Region]:
         pos = 0
         search_from = 0
-        hits: dict[int, int] = {}
+        hits: dict[int, tuple[int, int]] = {}
         while True:
             end = self._complete_end()
             if end <= pos and not self.eof:
@@ -266,7 +269,6 @@ class Scanner:
                     hits.clear()
                     continue
                 self._read()
-                hits.clear()
                 continue
             hit = self._next_hit(hits, search_from, end)
             if hit < 0:
@@ -297,7 +299,7 @@ class Scanner:
                 _ANCHOR_BYTES.search(raw) is None
                 or _family(self.reader.classify_physical(raw, 0)) not in ANCHORS
             ):
-                search_from = stop + 1  # cached misses (-1) stay valid: the end has not moved
+                search_from = stop + 1
                 continue
             region_start = self._walk_back(pos, start)
             gap = self.buf.count(b"\n", pos, region_start)
@@ -309,16 +311,22 @@ class Scanner:
             yield region
             self.line_at_pos += region.physical_lines
             search_from = pos
-            hits.clear()
 
-    def _next_hit(self, hits: dict[int, int], start: int, end: int) -> int:
+    def _next_hit(self, hits: dict[int, tuple[int, int]], start: int, end: int) -> int:
+        """Offset of the first hit of any pattern in [start, end), or -1.
+
+        ``hits`` caches, per pattern, (its next hit or -1, the end searched to), so each
+        pattern passes over each byte once even when regions and reads come in between.
+        """
         best = -1
         for key, pattern in enumerate(HIT_PATTERNS):
-            where = hits.get(key)
-            if where is None or (where >= 0 and where < start):
-                match = pattern.search(self.buf, start, end)
-                where = match.start() if match else -1
-                hits[key] = where
+            where, until = hits.get(key, (-1, start))
+            if where < start and not (where < 0 and until >= end):
+                # resume a miss where it stopped (less a margin for a hit across the old end)
+                resume = start if where >= 0 else max(start, until - _HIT_OVERLAP)
+                match = pattern.search(self.buf, resume, end)
+                where, until = (match.start() if match else -1), end
+                hits[key] = (where, until)
             if where >= 0 and (best < 0 or where < best):
                 best = where
         return best
@@ -417,8 +425,8 @@ class Scanner:
 
 @dataclass(slots=True)
 class _Open:
-    lines: list[LogLine] = field(default_factory=list)
-    held: list[LogLine] = field(default_factory=list)  # kernel lines no family matched
+    lines: list[ClassifiedLine] = field(default_factory=list)
+    held: list[ClassifiedLine] = field(default_factory=list)  # kernel lines no family matched
     manual: bool = False  # a sysrq "Manual OOM execution" line opened it
     header: bool = False
     alloc_failure: bool = False
@@ -432,6 +440,7 @@ class _Open:
 @dataclass(frozen=True, slots=True)
 class ReportBlock:
     lines: tuple[LogLine, ...]
+    families: tuple[str, ...]  # each line's family, as classified while splitting
 
 
 _QP_ESCAPE = re.compile(r"=([0-9A-F]{2})")
@@ -473,7 +482,7 @@ class Splitter:
 
     def __init__(self) -> None:
         self.open: _Open | None = None
-        self.pending: list[LogLine] = []
+        self.pending: list[ClassifiedLine] = []
         self.pending_gap = 0
         self.last: ClassifiedLine | None = None  # the last line fed, for rejoining wraps
 
@@ -511,7 +520,7 @@ class Splitter:
             if current is not None:
                 current.gap += 1
                 if family == OTHER:
-                    current.held.append(line)
+                    current.held.append(item)
                 if current.gap > MAX_GAP:
                     yield from self._close()
             else:
@@ -550,10 +559,10 @@ class Splitter:
                 yield from self._close()
                 current = None
             if current is None:
-                self.pending.append(line)
+                self.pending.append(item)
                 self.pending_gap = 0
                 return
-        self._append(current, line, family)
+        self._append(current, item)
 
     def finish(self) -> Iterator[ReportBlock]:
         yield from self._close()
@@ -564,16 +573,16 @@ class Splitter:
         """Take back the last line fed (to feed it again joined with its continuation)."""
         if self.last is None:
             return False
-        line = self.last.line
+        last = self.last
         current = self.open
-        if current is not None and current.lines and current.lines[-1] is line:
+        if current is not None and current.lines and current.lines[-1] is last:
             current.lines.pop()
             return True
-        if current is not None and current.held and current.held[-1] is line:
+        if current is not None and current.held and current.held[-1] is last:
             current.held.pop()
             current.gap = max(0, current.gap - 1)
             return True
-        if self.pending and self.pending[-1] is line:
+        if self.pending and self.pending[-1] is last:
             self.pending.pop()
             return True
         return False
@@ -605,15 +614,15 @@ class Splitter:
         self.open = current
         return current
 
-    def _append(self, current: _Open, line: LogLine, family: str) -> None:
+    def _append(self, current: _Open, item: ClassifiedLine) -> None:
         if current.held:
             current.lines.extend(current.held)  # unknown kernel lines inside a report
             current.held.clear()
-        current.lines.append(line)
+        current.lines.append(item)
         current.gap = 0
-        if line.uptime_s is not None:
-            current.last_uptime = line.uptime_s
-        current.families.add(family)
+        if item.line.uptime_s is not None:
+            current.last_uptime = item.line.uptime_s
+        current.families.add(item.family)
 
     def _close(self) -> Iterator[ReportBlock]:
         current = self.open
@@ -621,19 +630,26 @@ class Splitter:
         if current is None:
             return
         if current.lines:
-            yield ReportBlock(lines=tuple(current.lines))
+            yield ReportBlock(
+                lines=tuple(item.line for item in current.lines),
+                families=tuple(item.family for item in current.lines),
+            )
 
 
 def split_stream(
-    stream: BinaryIO, path: str, *, year: int | None = None
+    stream: BinaryIO, path: str, *, year: int | None = None, first_line: int = 1
 ) -> tuple[Iterator[ReportBlock], ScanStats]:
-    """Report blocks of one decompressed stream, and the stats filled while iterating."""
+    """Report blocks of one decompressed stream, and the stats filled while iterating.
+
+    ``first_line`` is the number of the stream's first line in its file (a piece of a file
+    scanned in parallel starts past line 1).
+    """
     stats = ScanStats()
     reader = LineReader(path, year, stats)
 
     def blocks() -> Iterator[ReportBlock]:
         splitter = Splitter()
-        for item in Scanner(stream, reader):
+        for item in Scanner(stream, reader, first_line):
             if isinstance(item, Gap):
                 stats.lines += item.count
                 yield from splitter.gap(item.count)
@@ -644,3 +660,23 @@ def split_stream(
         yield from splitter.finish()
 
     return blocks(), stats
+
+
+QUIET_BYTES = 1 << 20  # no report spans this much text with no anchor line in it
+
+
+def quiet_split_point(window: bytes, offset: int) -> int | None:
+    """A line start in ``window`` (which begins at file offset ``offset``) with no anchor
+    within ``QUIET_BYTES`` on either side, so no report can straddle it; None if there is none.
+
+    Used to cut a large file into pieces that are scanned in parallel.
+    """
+    hits = sorted(m.start() for pattern in HIT_PATTERNS for m in pattern.finditer(window))
+    edges = [0, *hits, len(window)]  # the window's ends count as hits: beyond is unknown
+    for before, after in zip(edges, edges[1:], strict=False):
+        if after - before < 2 * QUIET_BYTES + 2:
+            continue
+        newline = window.find(b"\n", before + QUIET_BYTES)
+        if newline >= 0 and after - (newline + 1) >= QUIET_BYTES:
+            return offset + newline + 1
+    return None

@@ -32,7 +32,7 @@ from .model import (
 )
 from .parsing import parse_block
 
-_INT = r"-?\d+"
+_INT = re.compile(r"-?\d+")  # a whole decimal token (fullmatch)
 
 _HEADER_COMM = re.compile(r"^(?P<comm>.*?) invoked oom-killer:")
 # the mask is followed by "(flags)" (4.6+) or "," in every era: a mask cut at the end of the
@@ -333,7 +333,7 @@ class ReportTransformer(Transformer[Token, None]):
         if columns is None:
             numbers = 0
             for part in rest.split():
-                if not re.fullmatch(_INT, part):
+                if not _INT.fullmatch(part):
                     break
                 numbers += 1
             layout = _LAYOUTS.get(numbers) or _LAYOUTS.get(numbers - 1)
@@ -346,7 +346,7 @@ class ReportTransformer(Transformer[Token, None]):
         values: dict[str, int] = {}
         extra: list[tuple[str, int]] = []
         for name, value in zip(columns, parts, strict=False):
-            if not re.fullmatch(_INT, value):
+            if not _INT.fullmatch(value):
                 return None
             if name in _COLUMNS:
                 values[_COLUMNS[name]] = int(value)
@@ -493,7 +493,7 @@ def _summary(text: str, line: int) -> Summary:
 
     def number(key: str) -> int | None:
         value = values.get(key)
-        return int(value) if value is not None and re.fullmatch(_INT, value) else None
+        return int(value) if value is not None and _INT.fullmatch(value) else None
 
     return Summary(
         constraint=values.get("constraint") or None,
@@ -599,10 +599,10 @@ def _kind(b: _Builder) -> EventKind:
     return EventKind.OOM_NO_KILL
 
 
-def build_event(lines: Sequence[LogLine]) -> OomEvent:
-    """Parse one report block (its logical lines) into an OomEvent."""
+def build_event(lines: Sequence[LogLine], families: Sequence[str] | None = None) -> OomEvent:
+    """Parse one report block (its logical lines, and their families if known) into an event."""
     builder = _Builder(lines=lines)
-    tree = parse_block([line.text for line in lines])
+    tree = parse_block([line.text for line in lines], families)
     ReportTransformer(builder).transform(tree)
     return _freeze(builder)
 

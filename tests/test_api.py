@@ -1,0 +1,47 @@
+"""The composed pipeline: one file scanned in parallel pieces equals one stream."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from oomlens import synth
+from oomlens.api import analyze_file_parallel, analyze_paths, analyze_text, split_pieces
+from oomlens.serialize import event_to_json
+from oomlens.splitter import HIT_PATTERNS, QUIET_BYTES
+
+
+def test_parallel_pieces_give_the_same_events_as_one_stream(tmp_path: Path) -> None:
+    log = tmp_path / "kern.log"
+    expected = synth.write_log(log, size_bytes=24_000_000, reports=12, envelope="syslog", seed=5)
+    size = log.stat().st_size
+    pieces = split_pieces(str(log), size, 3)
+    assert len(pieces) == 3  # 24 MB of mostly noise has quiet points
+    events, info, _ = analyze_file_parallel(str(log), size, 2026, 3)
+    single = analyze_paths([str(log)], jobs=1)
+    assert len(events) == len(expected) == len(single.events)
+    assert [event_to_json(e) for e in events] == [event_to_json(e) for e in single.events]
+    assert info.lines == single.sources[0].lines
+
+
+def test_pieces_are_cut_at_quiet_line_starts(tmp_path: Path) -> None:
+    log = tmp_path / "kern.log"
+    synth.write_log(log, size_bytes=16_000_000, reports=40, envelope="dmesg", seed=9)
+    data = log.read_bytes()
+    pieces = split_pieces(str(log), len(data), 4)
+    assert pieces[0][0] == 0 and pieces[-1][1] == len(data)
+    for (_, end), (start, _) in zip(pieces, pieces[1:], strict=False):
+        assert end == start and data[start - 1 : start] == b"\n"
+        around = data[max(0, start - QUIET_BYTES) : start + QUIET_BYTES]
+        assert not any(pattern.search(around) for pattern in HIT_PATTERNS)
+
+
+def test_a_panic_that_is_not_an_oom_is_not_an_event() -> None:
+    text = "[    1.000000] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown\n"
+    assert analyze_text(text).events == ()
+    oom = (
+        "[  185.133252] Kernel panic - not syncing: "
+        "Out of memory: system-wide panic_on_oom is enabled\n"
+    )
+    (event,) = analyze_text(oom).events
+    assert event.kind.value == "oom_panic"
+    assert event.panic is not None and event.panic.startswith("Kernel panic - not syncing:")
