@@ -48,13 +48,15 @@ def _event(index: int, event: OomEvent) -> list[str]:
         )
     if event.constraint:
         out.append(f"- **Constraint:** {md_escape(event.constraint)}")
-    if event.memcg is not None:
-        memcg = event.memcg
+    memcg = event.memcg
+    if memcg is not None and (memcg.limit_path or memcg.limit_kib is not None):
         out.append(
             f"- **Memory cgroup:** limit hit in {md_escape(memcg.limit_path or '?')}, "
             f"victim in {md_escape(memcg.victim_path or '?')}; usage {_kib(memcg.usage_kib)} "
             f"of {_kib(memcg.limit_kib)}"
         )
+    elif memcg is not None and memcg.victim_path:
+        out.append(f"- **Victim's cgroup:** {md_escape(memcg.victim_path)}")
     victim = event.victim
     if victim is not None:
         out.append(
