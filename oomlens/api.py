@@ -148,6 +148,7 @@ def analyze_paths(paths: Sequence[str], *, jobs: int | None = None) -> Analysis:
 
 def _analyze_ref(ref: InputRef, jobs: int) -> tuple[list[OomEvent], SourceInfo, list[Diagnostic]]:
     with open_input(ref) as opened:
+        # a plain regular file (mtime is None for stdin and pipes) can be read in ranges
         if jobs > 1 and opened.compression is None and opened.mtime is not None:
             size = os.path.getsize(opened.path)
             if size >= PARALLEL_MIN_BYTES:
