@@ -132,6 +132,8 @@ class Memcg:
     kmem_limit_kib: int | None = None
     kmem_failcnt: int | None = None
     stats: tuple[MemcgStats, ...] = ()
+    min_protection_kib: int | None = None  # 6.19: "Memory cgroup min protection NkB -- low ..."
+    low_protection_kib: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -226,6 +228,240 @@ class Reap:
     uptime_s: float | None = None
 
 
+# --------------------------------------------------------------------------- memory state
+# (Mem-Info / show_free_areas, RAM summary, slab table, hugepages, call trace). Every object
+# keeps the line number it came from; fields the kernel did not print are None; counters
+# the model does not name yet are kept in ``extra`` with the unit the field name implies.
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemInfo:
+    """The global counters after ``Mem-Info:`` (pages), e.g.
+    ``active_anon:480000 inactive_anon:12000 isolated_anon:0``."""
+
+    active_anon_pages: int | None = None
+    inactive_anon_pages: int | None = None
+    isolated_anon_pages: int | None = None
+    active_file_pages: int | None = None
+    inactive_file_pages: int | None = None
+    isolated_file_pages: int | None = None
+    unevictable_pages: int | None = None
+    dirty_pages: int | None = None
+    writeback_pages: int | None = None
+    unstable_pages: int | None = None
+    slab_reclaimable_pages: int | None = None
+    slab_unreclaimable_pages: int | None = None
+    mapped_pages: int | None = None
+    shmem_pages: int | None = None
+    pagetables_pages: int | None = None
+    sec_pagetables_pages: int | None = None
+    bounce_pages: int | None = None
+    kernel_misc_reclaimable_pages: int | None = None
+    free_pages: int | None = None
+    free_pcp_pages: int | None = None
+    free_cma_pages: int | None = None
+    extra: tuple[tuple[str, int], ...] = ()  # other counters, pages
+    first_line: int = 0
+    last_line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeMemory:
+    """The 4.8+ per-node line ``Node 0 active_anon:48kB ... all_unreclaimable? no`` (kB)."""
+
+    node: int
+    active_anon_kib: int | None = None
+    inactive_anon_kib: int | None = None
+    active_file_kib: int | None = None
+    inactive_file_kib: int | None = None
+    unevictable_kib: int | None = None
+    isolated_anon_kib: int | None = None
+    isolated_file_kib: int | None = None
+    mapped_kib: int | None = None
+    dirty_kib: int | None = None
+    writeback_kib: int | None = None
+    shmem_kib: int | None = None
+    shmem_thp_kib: int | None = None
+    shmem_pmdmapped_kib: int | None = None
+    anon_thp_kib: int | None = None
+    writeback_tmp_kib: int | None = None
+    unstable_kib: int | None = None
+    kernel_stack_kib: int | None = None
+    shadow_call_stack_kib: int | None = None
+    pagetables_kib: int | None = None
+    sec_pagetables_kib: int | None = None
+    balloon_kib: int | None = None
+    pages_scanned: int | None = None  # 4.9: printed as a bare number of pages
+    all_unreclaimable: bool | None = None
+    extra: tuple[tuple[str, int], ...] = ()  # other fields, kB
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Zone:
+    """A per-zone line ``[Node 0 ]Normal free:12345kB boost:0kB min:...`` (kB) and the
+    ``lowmem_reserve[]:`` line that follows it (pages, one per zone index)."""
+
+    node: int | None  # None on non-NUMA kernels, which print no "Node N "
+    name: str  # DMA, DMA32, Normal, HighMem, Movable, Device
+    free_kib: int | None = None
+    boost_kib: int | None = None
+    min_kib: int | None = None
+    low_kib: int | None = None
+    high_kib: int | None = None
+    reserved_highatomic_kib: int | None = None
+    free_highatomic_kib: int | None = None
+    active_anon_kib: int | None = None
+    inactive_anon_kib: int | None = None
+    active_file_kib: int | None = None
+    inactive_file_kib: int | None = None
+    unevictable_kib: int | None = None
+    writepending_kib: int | None = None
+    isolated_anon_kib: int | None = None
+    isolated_file_kib: int | None = None
+    present_kib: int | None = None
+    managed_kib: int | None = None
+    mlocked_kib: int | None = None
+    dirty_kib: int | None = None
+    writeback_kib: int | None = None
+    mapped_kib: int | None = None
+    shmem_kib: int | None = None
+    slab_reclaimable_kib: int | None = None
+    slab_unreclaimable_kib: int | None = None
+    kernel_stack_kib: int | None = None
+    pagetables_kib: int | None = None
+    unstable_kib: int | None = None
+    bounce_kib: int | None = None
+    zspages_kib: int | None = None
+    free_pcp_kib: int | None = None
+    local_pcp_kib: int | None = None
+    free_cma_kib: int | None = None
+    writeback_tmp_kib: int | None = None
+    pages_scanned: int | None = None  # as printed (pages; kB on 4.4)
+    all_unreclaimable: bool | None = None
+    lowmem_reserve_pages: tuple[int, ...] | None = None  # None: line not printed
+    lowmem_reserve_complete: bool = True  # False when the line was cut (KERN_CONT split)
+    extra: tuple[tuple[str, int], ...] = ()  # other fields, kB
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuddyBucket:
+    """``12*4kB (UME)``: 12 free blocks of 4 kB; migrate types when printed (3.x+)."""
+
+    block_kib: int
+    count: int
+    migrate_types: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FreeArea:
+    """A buddy line ``[Node 0 ]Normal: 1*4kB (U) 2*8kB ... = 15700kB``."""
+
+    node: int | None
+    zone: str
+    buckets: tuple[BuddyBucket, ...]
+    total_kib: int | None = None  # None when the line was cut before "= NkB"
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HugePool:
+    """``Node 0 hugepages_total=512 hugepages_free=512 hugepages_surp=0 hugepages_size=2048kB``."""
+
+    node: int
+    total: int
+    free: int
+    surplus: int
+    size_kib: int
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RamSummary:
+    """The RAM summary lines (pages): ``4194174 pages RAM``, ``0 pages HighMem/MovableOnly``,
+    ``98437 pages reserved``, ... and the arch variants (``pages of RAM``, ``free pages``)."""
+
+    ram_pages: int | None = None
+    highmem_pages: int | None = None
+    reserved_pages: int | None = None
+    cma_reserved_pages: int | None = None
+    hwpoisoned_pages: int | None = None
+    shared_pages: int | None = None
+    non_shared_pages: int | None = None
+    pagetable_cache_pages: int | None = None
+    free_pages: int | None = None  # arch variant "%d free pages"
+    slab_pages: int | None = None  # arch variant "%d slab pages"
+    swap_cached_pages: int | None = None  # arch variant "%d pages swap cached"
+    first_line: int = 0
+    last_line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlabUsage:
+    """A row of ``Unreclaimable slab info:`` (``kmalloc-2k  5916KB  5952KB``)."""
+
+    name: str
+    used_kib: int
+    total_kib: int
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AllocationSite:
+    """6.10+ allocation profiling row ``1.21 GiB  237476 mm/readahead.c:189 func:ractl_...``."""
+
+    size_bytes: int  # converted from the human-readable size (rounded as printed)
+    calls: int
+    location: str  # file:line
+    function: str
+    module: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Frame:
+    """One call-trace frame: `` ? out_of_memory+0x1a1/0x4e0 [kernel]`` or old
+    `` [<ffffffff81234567>] func+0x12/0x40``; raw text kept."""
+
+    function: str | None
+    offset: int | None = None
+    size: int | None = None
+    module: str | None = None
+    address: str | None = None
+    reliable: bool = True  # False for "? " frames
+    raw: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallTrace:
+    frames: tuple[Frame, ...]
+    markers: tuple[str, ...] = ()  # "<TASK>", "</TASK>", "<IRQ>" ... in order seen
+    registers: tuple[str, ...] = ()  # register lines, raw
+    first_line: int = 0
+    last_line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemoryState:
+    """What show_mem / show_free_areas printed for one report."""
+
+    meminfo: MemInfo | None = None
+    nodes: tuple[NodeMemory, ...] = ()
+    zones: tuple[Zone, ...] = ()
+    free_areas: tuple[FreeArea, ...] = ()
+    hugepages: tuple[HugePool, ...] = ()
+    pagecache_pages: int | None = None
+    swap_cache_pages: int | None = None
+    swap_cache_stats: tuple[tuple[str, int], ...] = ()  # add, delete, find, find_total
+    ram: RamSummary | None = None
+    slab: tuple[SlabUsage, ...] | None = None  # None: the table was not printed
+    slab_excessive: bool = False  # "excessive unreclaimable slab but cannot dump stats"
+    allocation_profile: tuple[AllocationSite, ...] = ()
+    page_size_kib: int | None = None  # from the smallest buddy block; None when no buddy line
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EventTime:
     uptime_s: float | None = None
@@ -257,6 +493,11 @@ class OomEvent:
     reaps: tuple[Reap, ...] = ()
     panic: str | None = None
     complete: bool = True
+    memory: MemoryState = field(default_factory=MemoryState)
+    call_trace: CallTrace | None = None
+    tainted: str | None = None  # flags of "Tainted: P  O" on the CPU:/Pid: line; None if not
+    taint_printed: bool = False  # a CPU:/Pid: line said "Not tainted" or "Tainted: ..."
+    hardware: str | None = None  # "Hardware name: ..."
     lines: tuple[LogLine, ...] = ()
     unparsed: tuple[int, ...] = ()  # line numbers inside the report that no rule covers
     extra: tuple[tuple[str, Any], ...] = ()
@@ -274,6 +515,163 @@ class OomEvent:
         return any(r.success and r.pid == victim.pid for r in self.reaps)
 
 
+# --------------------------------------------------------------------------- explanation
+# Replay (oomlens/replay.py), findings (oomlens/engine.py) and incidents (oomlens/incidents.py).
+
+
+class StepName(StrEnum):
+    REQUEST = "request"
+    FREE_PAGES = "free_pages"
+    RECLAIM = "reclaim"
+    ACCOUNTING = "accounting"
+    VICTIM_SELECTION = "victim_selection"
+    OUTCOME = "outcome"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Evidence:
+    """A source line that supports a statement."""
+
+    path: str
+    line: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplayStep:
+    """One step of the reclaim-to-kill sequence.
+
+    ``verdict`` is a short word from the step's documented set (docs/replay.md), ``"unknown"``
+    when the report does not show enough; ``summary`` says it in plain words; ``data`` holds the
+    step's JSON-ready values (documented per step).
+    """
+
+    step: StepName
+    verdict: str
+    summary: str
+    evidence: tuple[Evidence, ...] = ()
+    data: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RankedTask:
+    """A task of the dump table with its recomputed badness (best first in ``Replay.ranking``)."""
+
+    pid: int
+    name: str
+    points: int  # the kernel's oom_badness() value (pages, adj-scaled)
+    score: int | None  # on the scale the kernel printed (per-mille / per-thousand), else None
+    is_victim: bool = False
+    is_trigger: bool = False
+    eligible: bool = True  # False: oom_score_adj -1000 or otherwise unkillable
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Replay:
+    """The replayed sequence for one event (steps in StepName order) and the recomputed ranking."""
+
+    steps: tuple[ReplayStep, ...]
+    ranking: tuple[RankedTask, ...] = ()  # best first; empty when no task table was printed
+    victim_rank: int | None = None  # 1 = the kernel's victim was top-ranked; None = cannot tell
+    recomputed_score: int | None = None  # the victim's score on the scale the kernel printed
+    algorithm: str | None = None  # which oom_badness() era was used (docs/replay.md)
+    totalpages: int | None = None  # the denominator the kernel used, when it can be derived
+
+    def step(self, name: StepName) -> ReplayStep | None:
+        return next((s for s in self.steps if s.step is name), None)
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+
+class Cause(StrEnum):
+    # primary causes
+    MANUAL_TRIGGER = "manual_trigger"
+    CGROUP_LIMIT = "cgroup_limit"
+    CPUSET_OR_MEMPOLICY = "cpuset_or_mempolicy"
+    KERNEL_MEMORY = "kernel_memory"
+    SHMEM_TMPFS = "shmem_tmpfs"
+    HUGEPAGES_RESERVED = "hugepages_reserved"
+    FRAGMENTATION = "fragmentation"
+    LOWMEM_EXHAUSTED = "lowmem_exhausted"
+    SINGLE_PROCESS = "single_process"
+    MANY_PROCESSES = "many_processes"
+    UNKNOWN = "unknown"
+    # contributing factors
+    SWAP_ABSENT = "swap_absent"
+    SWAP_EXHAUSTED = "swap_exhausted"
+    PAGE_CACHE_EXHAUSTED = "page_cache_exhausted"
+    DIRTY_WRITEBACK = "dirty_writeback"
+    UNEVICTABLE_MLOCKED = "unevictable_mlocked"
+    OOM_SCORE_ADJ_PROTECTED = "oom_score_adj_protected"
+    KILL_LOOP = "kill_loop"
+    REAPER_FAILED = "reaper_failed"
+    PANIC_ON_OOM = "panic_on_oom"
+    NO_KILLABLE_TASKS = "no_killable_tasks"
+    ATOMIC_OR_NOFS_ALLOCATION = "atomic_or_nofs_allocation"
+    PAGETABLES_LARGE = "pagetables_large"
+
+
+PRIMARY_CAUSES = frozenset(
+    {
+        Cause.MANUAL_TRIGGER,
+        Cause.CGROUP_LIMIT,
+        Cause.CPUSET_OR_MEMPOLICY,
+        Cause.KERNEL_MEMORY,
+        Cause.SHMEM_TMPFS,
+        Cause.HUGEPAGES_RESERVED,
+        Cause.FRAGMENTATION,
+        Cause.LOWMEM_EXHAUSTED,
+        Cause.SINGLE_PROCESS,
+        Cause.MANY_PROCESSES,
+        Cause.UNKNOWN,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FactValue:
+    """A fact a finding relied on: its value, unit and the lines it came from."""
+
+    name: str
+    value: Any  # int | float | bool | str | None
+    unit: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    rule_id: str
+    name: str
+    cause: Cause
+    primary: bool
+    severity: Severity
+    title: str
+    explanation: str
+    remedy: str
+    references: tuple[str, ...] = ()
+    facts: tuple[FactValue, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExplainedEvent:
+    """An event with its replay and findings (exactly one finding is primary)."""
+
+    event: OomEvent
+    replay: Replay
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def primary(self) -> Finding | None:
+        return next((f for f in self.findings if f.primary), None)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Analysis:
     """The result of analysing one or more inputs."""
@@ -282,3 +680,4 @@ class Analysis:
     events: tuple[OomEvent, ...]
     diagnostics: tuple[Diagnostic, ...]
     failed_inputs: tuple[str, ...] = ()
+    explained: tuple[ExplainedEvent, ...] = ()  # aligned with events once explained
