@@ -30,9 +30,16 @@ app = typer.Typer(
 class OutputFormat(StrEnum):
     JSON = "json"
     MD = "md"
+    HTML = "html"
 
 
-_SUFFIXES = {".json": OutputFormat.JSON, ".md": OutputFormat.MD, ".markdown": OutputFormat.MD}
+_SUFFIXES = {
+    ".json": OutputFormat.JSON,
+    ".md": OutputFormat.MD,
+    ".markdown": OutputFormat.MD,
+    ".html": OutputFormat.HTML,
+    ".htm": OutputFormat.HTML,
+}
 
 
 @app.callback()
@@ -56,11 +63,18 @@ def analyze(
         int | None,
         typer.Option("--jobs", "-j", min=1, help="Processes for one large file (default: CPUs)."),
     ] = None,
+    max_bytes: Annotated[
+        int | None,
+        typer.Option(
+            "--max-bytes",
+            min=1024,
+            help="Markdown: cut raw lines, then tables, to stay under N bytes (for tickets).",
+        ),
+    ] = None,
 ) -> None:
     """Find and parse every OOM report in kernel logs."""
     from .api import analyze_paths
     from .serialize import analysis_to_json
-    from .summary_md import analysis_to_markdown
 
     fmt = output_format
     if fmt is None and output is not None:
@@ -69,8 +83,14 @@ def analyze(
     analysis = analyze_paths(paths, jobs=jobs)
     if fmt is OutputFormat.JSON:
         text = json.dumps(analysis_to_json(analysis), indent=1, ensure_ascii=False) + "\n"
+    elif fmt is OutputFormat.HTML:
+        from .render import analysis_to_html
+
+        text = analysis_to_html(analysis)
     else:
-        text = analysis_to_markdown(analysis) + "\n"
+        from .render import analysis_to_markdown
+
+        text = analysis_to_markdown(analysis, max_bytes=max_bytes)
     if output is None:
         sys.stdout.write(text)
     else:
