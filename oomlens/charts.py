@@ -53,15 +53,15 @@ def ram_chart(ram: RamView | None) -> Markup:
             f'height="28"><title>{_e(tip)}</title></rect>'
         )
         x += w
-    # legend, four entries per row
+    # legend, three entries per row
     for i, part in enumerate(ram.parts):
-        lx, ly = (i % 4) * (WIDTH / 4), 48 + (i // 4) * 20
+        lx, ly = (i % 3) * (WIDTH / 3), 48 + (i // 3) * 20
         body.append(
             f'<rect class="seg seg-{_e(part.key)}" x="{lx:.1f}" y="{ly - 10}" width="10" '
             f'height="10"/><text x="{lx + 14:.1f}" y="{ly}">{_e(part.label)} '
             f"{_e(format_kib(part.kib))}</text>"
         )
-    height = 48 + ((len(ram.parts) + 3) // 4) * 20
+    height = 48 + ((len(ram.parts) + 2) // 3) * 20
     return _svg("Where the RAM went", height, body, "chart-ram")
 
 

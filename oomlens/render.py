@@ -356,7 +356,11 @@ def _finding(f: Finding, name: PathNames, limits: Limits) -> FindingView:
         remedy=f.remedy,
         references=f.references,
         facts=tuple(
-            Quantity(label=fact.name.replace("_", " "), value=_scalar(fact.value), unit=fact.unit)
+            Quantity(
+                label=_label(fact.name),
+                value=_scalar(fact.value),
+                unit=fact.unit or _unit_of(fact.name),
+            )
             for fact in f.facts
         ),
         evidence=_evidence(tuple(evidence), name, limits.evidence),
@@ -534,9 +538,9 @@ def _zones(event: OomEvent) -> tuple[ZoneView, ...]:
     return tuple(out)
 
 
+_K8S_QOS = re.compile(r"kubepods[./-](burstable|besteffort)\b")
 _K8S_POD = re.compile(
-    r"kubepods(?:[./-](?P<qos>burstable|besteffort)(?:\.slice)?)?.*?"
-    r"pod(?P<uid>[0-9a-fA-F]{8}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_]"
+    r"kubepods.*?pod(?P<uid>[0-9a-fA-F]{8}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_]"
     r"[0-9a-fA-F]{12})(?:\.slice)?(?:/(?P<container>[^/]+))?"
 )
 _CONTAINER_ID = re.compile(
@@ -556,9 +560,10 @@ def cgroup_owner(path: str | None) -> OwnerView | None:
         return None
     pod = _K8S_POD.search(path)
     if pod is not None:
+        qos = _K8S_QOS.search(path)
         facts = [
             Quantity(label="pod UID", value=pod["uid"].replace("_", "-")),
-            Quantity(label="QoS class", value=(pod["qos"] or "guaranteed")),
+            Quantity(label="QoS class", value=qos[1] if qos is not None else "guaranteed"),
         ]
         container = pod["container"]
         if container:

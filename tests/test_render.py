@@ -1,0 +1,452 @@
+"""Incident reports (oomlens/render.py, oomlens/charts.py, reports/*.j2): filters, the
+view-model, escaping of hostile log text, golden files per format, every corpus file in
+every format, size caps and the CLI options."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS_DIR, EXAMPLE_LOG, run_oomlens
+from report_builder import analyse, explained_analysis, synth_log
+
+from oomlens.model import Analysis
+from oomlens.render import (
+    analysis_to_html,
+    analysis_to_markdown,
+    build_report,
+    cgroup_owner,
+    format_kib,
+    format_pct,
+    md_code,
+    md_escape,
+)
+from oomlens.serialize import analysis_to_json
+
+GOLDEN = Path(__file__).parent / "golden" / "reports"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+GOLDEN_CORPUS = (
+    "real/021_ubuntu18.04-4.15-k3s-memcgv1-dmesgT-hierarchy-reaper.log",
+    "real/015_rhel6-2.6.32-279-global-syslog-slab-leak-haproxy.log",
+    "real/025_sles15sp4-5.14-rfc3339-rsyslog-callerid-two-global-kills-elided.log",
+    "real/002_imx6ul-arm32-5.16-no-killable-panic.log",
+    "peers/oomanalyser/example_proxmox_cgroup_oom.txt",
+)
+HOSTILE = (
+    "<script>window.__xss=1</script>",
+    '"><img src=x onerror=window.__xss=1>',
+    "a|b`c`",
+    "new\nline",
+)
+
+
+def corpus_files() -> list[Path]:
+    if not CORPUS_DIR.is_dir():
+        return []
+    return sorted(p for p in CORPUS_DIR.rglob("*") if p.suffix in (".log", ".txt") and p.is_file())
+
+
+def names(analysis: Analysis) -> dict[str, str]:
+    """Stable display paths: the file name only."""
+    return {s.path: Path(s.path).name for s in analysis.sources}
+
+
+class _Collector(HTMLParser):
+    """Well-formedness enough for a browser: tags, attributes, text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.stack: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        if tag not in ("meta", "br", "link", "rect", "line", "circle", "input"):
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("rect", "line", "circle"):
+            return
+        assert self.stack and self.stack[-1] == tag, f"</{tag}> closes {self.stack[-3:]}"
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse_html(text: str) -> _Collector:
+    parser = _Collector()
+    parser.feed(text)
+    parser.close()
+    assert parser.stack == [], parser.stack
+    return parser
+
+
+def assert_self_contained(text: str) -> None:
+    parsed = parse_html(text)
+    tags = {t for t, _ in parsed.tags}
+    assert not tags & {"script", "img", "iframe", "link", "object", "embed", "image", "use"}
+    for tag, attrs in parsed.tags:
+        for key, value in attrs.items():
+            assert not key.startswith("on"), (tag, key)
+            if key in ("href", "src", "xlink:href", "action"):
+                assert value is not None and value.startswith("#"), (tag, key, value)
+    assert "url(" not in text and "@import" not in text
+
+
+# --------------------------------------------------------------------------- filters
+
+
+@pytest.mark.parametrize(
+    ("kib", "text"),
+    [
+        (None, "not in the report"),
+        (0, "0 KiB"),
+        (1023, "1023 KiB"),
+        (1536, "1.5 MiB"),
+        (1572864, "1.5 GiB"),
+        (3 << 30, "3.0 TiB"),
+        (9007199254740988, "unlimited"),
+    ],
+)
+def test_kib(kib: int | None, text: str) -> None:
+    assert format_kib(kib) == text
+
+
+def test_pct() -> None:
+    assert format_pct(1, 4) == "25.0%"
+    assert format_pct(None, 4) == "not in the report"
+    assert format_pct(5, 0) == "—"
+    assert format_pct(85.8) == "85.8%"
+
+
+def test_md_escape_makes_markup_inert() -> None:
+    text = md_escape("a|b `x` <script> [l](u) *s* _u_ ~d~ &amp;\nz")
+    assert re.search(r"(?<!\\)[|`<>\[\]*_~&]", text) is None
+    assert "\n" not in text
+
+
+@pytest.mark.parametrize("value", ["plain-name", *HOSTILE])
+def test_md_code_is_one_safe_span(value: str) -> None:
+    code = md_code(value)
+    assert "\n" not in code and re.search(r"(?<!\\)\|", code) is None
+    if code.startswith("<code>"):
+        assert code.endswith("</code>")
+        assert "<" not in code[6:-7] and "`" not in code[6:-7]
+    else:
+        assert code == "`" + value.replace("\n", " ") + "`"
+
+
+@pytest.mark.parametrize(
+    ("path", "kind", "facts"),
+    [
+        (
+            "/kubepods/burstable/podbc001ffa-68fc-11e9-92d7-5ef9efd9374c/a2ed67c63e82",
+            "Kubernetes pod",
+            {
+                "pod UID": "bc001ffa-68fc-11e9-92d7-5ef9efd9374c",
+                "QoS class": "burstable",
+                "container ID": "a2ed67c63e82",
+            },
+        ),
+        (
+            "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1a2b3c4d_1111_2222"
+            "_3333_444455556666.slice/cri-containerd-0123456789abcdef.scope",
+            "Kubernetes pod",
+            {
+                "pod UID": "1a2b3c4d-1111-2222-3333-444455556666",
+                "QoS class": "besteffort",
+                "container ID": "0123456789abcdef",
+                "runtime": "cri-containerd",
+            },
+        ),
+        (
+            "/kubepods/pod1a2b3c4d-1111-2222-3333-444455556666",
+            "Kubernetes pod",
+            {"pod UID": "1a2b3c4d-1111-2222-3333-444455556666", "QoS class": "guaranteed"},
+        ),
+        (
+            "/docker/0123456789abcdef0123",
+            "Docker container",
+            {"container ID": "0123456789abcdef0123"},
+        ),
+        (
+            "/system.slice/docker-0123456789abcdef0123.scope",
+            "Docker container",
+            {"container ID": "0123456789abcdef0123"},
+        ),
+        ("/system.slice/nginx.service", "systemd unit", {"unit": "nginx.service"}),
+        (
+            "/user.slice/user-1000.slice/session-3.scope",
+            "systemd unit",
+            {"unit": "session-3.scope", "user id": 1000},
+        ),
+    ],
+)
+def test_cgroup_owner(path: str, kind: str, facts: dict[str, object]) -> None:
+    owner = cgroup_owner(path)
+    assert owner is not None
+    assert owner.kind == kind
+    assert {q.label: q.value for q in owner.facts} == facts
+
+
+@pytest.mark.parametrize("path", [None, "", "/", "/mygroup/sub"])
+def test_cgroup_owner_unknown(path: str | None) -> None:
+    assert cgroup_owner(path) is None
+
+
+# --------------------------------------------------------------------------- view-model
+
+
+def test_unexplained_sections_say_not_analysed(tmp_path: Path) -> None:
+    analysis = analyse(synth_log(tmp_path))
+    assert analysis.explained == ()
+    view = build_report(analysis)
+    event = view.events[0]
+    assert not event.explained and event.findings == () and event.steps == ()
+    assert event.ram is None and event.zones == ()  # no invented memory numbers
+    assert event.ranking is not None and not event.ranking.from_replay
+    assert "Cause: not analysed." in event.answer
+    md = analysis_to_markdown(analysis)
+    assert "*Findings: not analysed.*" in md and "*Replay: not analysed.*" in md
+    assert "Where the RAM went" not in md
+    html = analysis_to_html(analysis)
+    assert "Findings: not analysed." in html and "Replay: not analysed." in html
+    assert "chart-ram" not in html and "chart-zones" not in html
+
+
+def test_explained_answer_and_sections(tmp_path: Path) -> None:
+    analysis = explained_analysis(analyse(synth_log(tmp_path)))
+    event = analysis.events[0]
+    victim = event.victim
+    assert victim is not None and victim.comm is not None
+    view = build_report(analysis).events[0]
+    assert view.answer.startswith(f"Cause: One process, {victim.comm}, used most of the memory.")
+    assert f"killed {victim.comm} (pid {victim.pid})" in view.answer
+    assert view.answer.endswith(
+        f"What to change: Cap {victim.comm} with a memory limit or fix its leak."
+    )
+    assert view.findings[0].primary and view.findings[0].evidence[0].line == victim.line
+    assert [s.step for s in view.steps] == [
+        "request",
+        "free_pages",
+        "reclaim",
+        "accounting",
+        "victim_selection",
+        "outcome",
+    ]
+    assert {q.label for q in view.accounting} >= {"anon", "victim rss", "anon share"}
+    assert view.ranking is not None and view.ranking.from_replay
+    assert [r.pid for r in view.ranking.rows if r.is_victim] == [victim.pid]
+    assert view.ram is not None and view.ram.total_kib == 4_194_304 * 4
+    assert [z.below for z in view.zones] == [None, None, "min"]
+
+    html = analysis_to_html(analysis)
+    assert_self_contained(html)
+    for chart in ("chart-ram", "chart-tasks", "chart-zones"):
+        match = re.search(rf'<svg class="chart {chart}" role="img" aria-label="[^"]+"', html)
+        assert match, chart
+    assert re.search(
+        r'<tr class="victim[^"]*">\s*<th scope="row">\d+</th>\s*<td>' + str(victim.pid), html
+    )
+    assert "<details>" in html and "Raw report lines" in html
+
+    md = analysis_to_markdown(analysis)
+    assert "#### Primary cause: One process" in md
+    assert "**What to change:** Cap" in md
+    assert "| **killed**" in md or "**killed**, allocating" in md
+
+
+def test_timeline_only_with_several_events() -> None:
+    analysis = analyse(EXAMPLE_LOG)
+    assert len(analysis.events) == 2
+    view = build_report(analysis)
+    assert [r.index for r in view.timeline] == [1, 2]
+    assert view.timeline[0].offset_s == 0.0 and view.timeline[1].offset_s is not None
+    html = analysis_to_html(analysis)
+    assert "chart-timeline" in html and 'href="#event-2"' in html
+    single = dataclasses.replace(analysis, events=analysis.events[:1])
+    assert build_report(single).timeline == ()
+    assert "## Timeline" not in analysis_to_markdown(single)
+
+
+def test_markdown_keeps_the_summary_facts() -> None:
+    """What the first Markdown summary showed per event is still there."""
+    md = analysis_to_markdown(analyse(EXAMPLE_LOG))
+    assert md.startswith("# oomlens report\n")
+    assert "Found 2 OOM-related event(s)." in md
+    for needle in (
+        "## Event 1: oom kill",
+        "- **Where:** ",
+        "- **Kernel:** 5.15.0-91-generic",
+        "- **Trigger:** nginx (pid 514)",
+        "- **Constraint:** CONSTRAINT\\_MEMCG",
+        "- **Memory cgroup:** limit hit in ",
+        "- **Killed:** nginx (pid 514): rss ",
+        "reaped: yes",
+        "- **Task table:** ",
+        "## Event 2: oom kill",
+        "gunicorn (pid 809545)",
+    ):
+        assert needle in md, needle
+
+
+# --------------------------------------------------------------------------- hostile text
+
+
+def hostile_analysis(directory: Path, name: str) -> Analysis:
+    """A parsed report whose victim, allocating task, cgroup and raw lines carry ``name``
+    (set on the model, so that names a log line cannot hold, like a newline, are covered)."""
+    analysis = analyse(synth_log(directory, victim_name="HOSTILENAME"))
+    event = analysis.events[0]
+    memcg = event.memcg
+    if memcg is not None:
+        memcg = dataclasses.replace(memcg, victim_path=f"/x/{name}/y")
+    event = dataclasses.replace(
+        event,
+        trigger=dataclasses.replace(event.trigger, comm=name),
+        kills=tuple(dataclasses.replace(k, comm=name) for k in event.kills),
+        tasks=tuple(
+            dataclasses.replace(t, name=name) if t.name == "HOSTILENAME" else t
+            for t in event.tasks or ()
+        ),
+        memcg=memcg,
+        lines=tuple(
+            dataclasses.replace(x, text=x.text.replace("HOSTILENAME", name)) for x in event.lines
+        ),
+    )
+    return explained_analysis(dataclasses.replace(analysis, events=(event,)))
+
+
+@pytest.mark.parametrize("name", HOSTILE, ids=["script", "img", "pipe-backtick", "newline"])
+def test_hostile_names_render_as_text(tmp_path: Path, name: str) -> None:
+    analysis = hostile_analysis(tmp_path, name)
+    html = analysis_to_html(analysis)
+    assert_self_contained(html)
+    assert "<script" not in html and "<img" not in html
+    assert name in "".join(parse_html(html).text)  # shown as text, whole
+
+    md = analysis_to_markdown(analysis)
+    own = re.sub(r"</?(details|summary|pre|code)>", "", md)
+    assert re.search(r"(?<!\\)<", own) is None
+    rows = [ln for ln in md.splitlines() if ln.startswith("| ") and "**killed**" in ln]
+    assert rows
+    for row in rows:  # the name stays inside its cell
+        assert len(re.split(r"(?<!\\)\|", row.strip())[1:-1]) == 8, row
+    for line in md.splitlines():
+        if line.startswith("- **Killed:**") or line.startswith("**Answer.**"):
+            assert re.search(r"(?<!\\)[|`<]", line) is None, line
+
+
+# --------------------------------------------------------------------------- golden files
+
+
+def _golden_cases() -> list[tuple[str, Path, bool]]:
+    cases = [("example-explained", EXAMPLE_LOG, True), ("example", EXAMPLE_LOG, False)]
+    for rel in GOLDEN_CORPUS:
+        cases.append(
+            (Path(rel).stem.split("_")[0] + "-" + Path(rel).stem[-24:], CORPUS_DIR / rel, False)
+        )
+    return cases
+
+
+@pytest.mark.parametrize(("name", "path", "explained"), _golden_cases(), ids=lambda v: str(v))
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_golden(name: str, path: Path, explained: bool, fmt: str) -> None:
+    if not path.is_file():
+        pytest.skip(f"corpus file not found: {path}")
+    analysis = analyse(path)
+    if explained:
+        analysis = explained_analysis(analysis)
+    paths = names(analysis)
+    text = (
+        analysis_to_markdown(analysis, path_names=paths)
+        if fmt == "md"
+        else analysis_to_html(analysis, path_names=paths)
+    )
+    golden = GOLDEN / f"{name}.{fmt}"
+    if UPDATE:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+    assert golden.is_file(), f"missing {golden}; run with UPDATE_GOLDEN=1"
+    assert text == golden.read_text(encoding="utf-8"), f"{golden} differs (UPDATE_GOLDEN=1)"
+
+
+# --------------------------------------------------------------------------- whole corpus
+
+
+@pytest.mark.parametrize("path", corpus_files(), ids=lambda p: p.name)
+def test_every_corpus_file_in_every_format(path: Path) -> None:
+    analysis = analyse(path)
+    md = analysis_to_markdown(analysis)
+    assert md.startswith("# oomlens report\n")
+    assert md.count("\n## Event ") == len(analysis.events)
+    html = analysis_to_html(analysis)
+    assert_self_contained(html)
+    assert html.count('class="event"') == len(analysis.events)
+    json.dumps(analysis_to_json(analysis))
+    explained = explained_analysis(analysis)
+    assert_self_contained(analysis_to_html(explained))
+    assert analysis_to_markdown(explained).count("### Replay") == len(analysis.events)
+
+
+def test_corpus_is_present() -> None:
+    if not CORPUS_DIR.is_dir():
+        pytest.skip("shared corpus not found")
+    assert len(corpus_files()) >= 20
+
+
+# --------------------------------------------------------------------------- size
+
+
+def test_html_for_400_tasks_under_1mb(tmp_path: Path) -> None:
+    analysis = explained_analysis(analyse(synth_log(tmp_path, n_tasks=400, era="6.1")))
+    assert len(analysis.events[0].tasks or ()) == 400
+    html = analysis_to_html(analysis)
+    assert_self_contained(html)
+    assert len(html.encode("utf-8")) < 1_000_000
+
+
+@pytest.mark.parametrize("cap", [30_000, 12_000, 5_000, 2_000])
+def test_markdown_max_bytes(tmp_path: Path, cap: int) -> None:
+    analysis = explained_analysis(analyse(synth_log(tmp_path, n_tasks=400, era="6.1")))
+    full = analysis_to_markdown(analysis)
+    assert len(full.encode()) > cap
+    cut = analysis_to_markdown(analysis, max_bytes=cap)
+    assert len(cut.encode()) <= cap
+    assert "Shortened to fit" in cut or "Report cut at" in cut
+    assert cut.startswith("# oomlens report")
+    assert cut.count("<pre>") == cut.count("</pre>")
+    small = analysis_to_markdown(analysis, max_bytes=len(full.encode()))
+    assert small == full
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_html_from_suffix(tmp_path: Path) -> None:
+    for suffix in (".html", ".htm"):
+        out = tmp_path / f"report{suffix}"
+        proc = run_oomlens("analyze", EXAMPLE_LOG, "-o", out)
+        assert proc.returncode == 0, proc.stderr
+        text = out.read_text(encoding="utf-8")
+        assert text.startswith("<!DOCTYPE html>")
+        assert_self_contained(text)
+
+
+def test_cli_markdown_max_bytes(tmp_path: Path) -> None:
+    path = synth_log(tmp_path, n_tasks=300, era="6.1")
+    proc = run_oomlens("analyze", path, "--max-bytes", "6000")
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout) <= 6000 and proc.stdout.startswith(b"# oomlens report")
+    proc = run_oomlens("analyze", path, "--format", "html", "--max-bytes", "10")
+    assert proc.returncode == 2
