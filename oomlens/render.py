@@ -188,6 +188,7 @@ class MemcgView:
     victim_path: str | None
     usage_kib: int | None
     limit_kib: int | None
+    limited: bool  # a limit, its usage or the limited cgroup was printed (a cgroup OOM)
     counters: tuple[Quantity, ...]
     owner: OwnerView | None
     stats: tuple[StatsView, ...]
@@ -638,6 +639,7 @@ def _memcg(memcg: Memcg | None, limits: Limits) -> MemcgView | None:
         victim_path=memcg.victim_path,
         usage_kib=memcg.usage_kib,
         limit_kib=memcg.limit_kib,
+        limited=any(v is not None for v in (memcg.limit_path, memcg.limit_kib, memcg.usage_kib)),
         counters=tuple(counters),
         owner=cgroup_owner(memcg.victim_path or memcg.limit_path),
         stats=tuple(stats),
