@@ -602,6 +602,11 @@ def cgroup_owner(path: str | None) -> OwnerView | None:
     return None
 
 
+# memory.stat keys that count events, not bytes (cgroup v2: pgfault, workingset_refault_anon,
+# thp_fault_alloc, zswpin, ...)
+_STAT_EVENTS = re.compile(r"^(pg|workingset_|thp_|zswp|numa_|hugetlb_.*fault|oom|kill)")
+
+
 def _memcg(memcg: Memcg | None, limits: Limits) -> MemcgView | None:
     if memcg is None:
         return None
@@ -630,7 +635,10 @@ def _memcg(memcg: Memcg | None, limits: Limits) -> MemcgView | None:
             StatsView(
                 path=s.path,
                 unit=s.unit,
-                values=tuple(Quantity(label=k, value=v, unit=unit) for k, v in shown),
+                values=tuple(
+                    Quantity(label=k, value=v, unit=None if _STAT_EVENTS.match(k) else unit)
+                    for k, v in shown
+                ),
                 omitted=len(s.values) - len(shown),
             )
         )
@@ -701,7 +709,7 @@ def format_kib(value: int | float | None) -> str:
     for unit, size in (("TiB", 1 << 30), ("GiB", 1 << 20), ("MiB", 1 << 10)):
         if abs(value) >= size:
             return f"{value / size:.1f} {unit}"
-    return f"{value:g} KiB" if isinstance(value, float) else f"{value} KiB"
+    return f"{value:.1f} KiB" if isinstance(value, float) else f"{value} KiB"
 
 
 def _answer(

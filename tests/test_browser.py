@@ -209,6 +209,11 @@ class Page:
         )
         return result["result"].get("value")
 
+    def emulate(self, media: str = "", features: list[dict[str, str]] | None = None) -> None:
+        self.browser.send(
+            "Emulation.setEmulatedMedia", self.session, media=media, features=features or []
+        )
+
     def screenshot(self, path: Path) -> None:
         data = self.browser.send(
             "Page.captureScreenshot", self.session, format="png", captureBeyondViewport=True
@@ -255,6 +260,17 @@ def test_report_loads_offline_with_the_facts_visible(browser: Browser, tmp_path:
         assert missing == []
         page.screenshot(ARTIFACTS / "report.png")
         assert (ARTIFACTS / "report.png").stat().st_size > 10_000
+        background = "getComputedStyle(document.body).backgroundColor"
+        light = page.evaluate(background)
+        page.emulate(features=[{"name": "prefers-color-scheme", "value": "dark"}])
+        dark = page.evaluate(background)
+        assert light == "rgb(255, 255, 255)" and dark != light
+        page.screenshot(ARTIFACTS / "report-dark.png")
+        page.emulate(media="print")
+        assert page.evaluate("getComputedStyle(document.querySelector('nav.toc')).display") == (
+            "none"
+        )
+        assert page.evaluate(background) == "rgb(255, 255, 255)"
     finally:
         page.close()
 
