@@ -137,12 +137,13 @@ def timeline_chart(rows: Sequence[TimelineRow]) -> Markup:
     if len(rows) < 2:
         return Markup("")
     timed = all(r.offset_s is not None for r in rows)
-    span = max((r.offset_s or 0.0) for r in rows) if timed else float(len(rows) - 1)
-    span = span or 1.0
+    lo = min((r.offset_s or 0.0) for r in rows) if timed else 0.0
+    hi = max((r.offset_s or 0.0) for r in rows) if timed else float(len(rows) - 1)
+    span = (hi - lo) or 1.0
     left, right = 40, WIDTH - 40
     body = [f'<line class="axis" x1="{left}" x2="{right}" y1="30" y2="30"/>']
     for i, row in enumerate(rows):
-        pos = (row.offset_s or 0.0) if timed else float(i)
+        pos = (row.offset_s or 0.0) - lo if timed else float(i)
         x = left + (right - left) * pos / span
         klass = "dot killed" if row.victim else "dot"
         tip = f"#{row.index} {row.kind}" + (f": {row.victim}" if row.victim else "")
@@ -154,6 +155,6 @@ def timeline_chart(rows: Sequence[TimelineRow]) -> Markup:
             f'<text x="{x:.1f}" y="{14 if i % 2 else 56}" text-anchor="middle">'
             f"{row.index}</text></a>"
         )
-    label = f"+{span:,.0f} s" if timed else "in log order"
+    label = f"{hi - lo:,.0f} s from first to last" if timed else "in log order"
     body.append(f'<text class="tick" x="{right}" y="72" text-anchor="end">{_e(label)}</text>')
     return _svg("Timeline of events", 78, body, "chart-timeline")

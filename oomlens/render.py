@@ -16,7 +16,8 @@ import html
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -286,7 +287,6 @@ class ReportView:
     diagnostics: tuple[DiagnosticView, ...]
     diagnostics_total: int
     truncated: tuple[str, ...] = ()  # what was left out to fit a size cap
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- building
@@ -472,7 +472,6 @@ def _ranking(
 _RAM_PARTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("anon", "anonymous", ("active_anon_pages", "inactive_anon_pages")),
     ("file", "page cache", ("active_file_pages", "inactive_file_pages")),
-    ("shmem", "shmem / tmpfs", ("shmem_pages",)),
     ("unevictable", "unevictable", ("unevictable_pages",)),
     ("slab_r", "slab (reclaimable)", ("slab_reclaimable_pages",)),
     ("slab_u", "slab (unreclaimable)", ("slab_unreclaimable_pages",)),
@@ -492,10 +491,11 @@ def _ram(event: OomEvent) -> RamView | None:
         if all(v is None for v in values):
             continue
         pages = sum(v for v in values if v is not None)
-        # shmem is counted inside the anon LRU lists since 2.6.28: do not add it twice
-        if key == "shmem":
-            continue
         parts.append(Part(key=key, label=label, kib=pages * page_kib))
+    # hugetlb pools sit outside every Mem-Info counter ("Node 0 hugepages_total=512 ...")
+    huge_kib = sum(h.total * h.size_kib for h in memory.hugepages)
+    if huge_kib:
+        parts.append(Part(key="hugepages", label="hugepages pool", kib=huge_kib))
     ram_pages = memory.ram.ram_pages if memory.ram is not None else None
     total = ram_pages * page_kib if ram_pages is not None else None
     if total is not None:
@@ -827,25 +827,34 @@ def build_event(
     )
 
 
+def _offsets(events: tuple[OomEvent, ...]) -> list[float | None]:
+    """Seconds since the first event: from uptimes when every event of one file has one and
+    they never go backwards (a reboot restarts them), else from wall-clock times when every
+    event has one and they compare (all with a zone or all without)."""
+    uptimes = [e.time.uptime_s for e in events]
+    if len({e.source.path for e in events}) == 1 and all(u is not None for u in uptimes):
+        values = [u for u in uptimes if u is not None]
+        if values == sorted(values):
+            return [u - values[0] for u in values]
+    stamps: list[datetime] = []
+    for event in events:
+        try:
+            stamps.append(datetime.fromisoformat(event.time.wallclock or ""))
+        except ValueError:
+            return [None] * len(events)
+    if len({s.tzinfo is None for s in stamps}) != 1:
+        return [None] * len(events)
+    return [(s - stamps[0]).total_seconds() for s in stamps]
+
+
 def _timeline(
     events: tuple[EventView, ...], sources: tuple[OomEvent, ...]
 ) -> tuple[TimelineRow, ...]:
     if len(events) < 2:
         return ()
-    # Offsets only when every event has an uptime from the same file (one boot is not
-    # guaranteed, but uptimes going backwards show a reboot and are then not used).
-    uptimes = [e.time.uptime_s for e in sources]
-    same_file = len({e.source.path for e in sources}) == 1
-    usable = same_file and all(u is not None for u in uptimes)
-    if usable:
-        values = [u for u in uptimes if u is not None]
-        usable = values == sorted(values)
-    first = uptimes[0] if usable else None
+    offsets = _offsets(sources)
     rows = []
-    for view, event in zip(events, sources, strict=True):
-        offset = None
-        if first is not None and event.time.uptime_s is not None:
-            offset = event.time.uptime_s - first
+    for view, offset in zip(events, offsets, strict=True):
         victim = _task_name(view.victim.comm, view.victim.pid) if view.victim else None
         rows.append(
             TimelineRow(

@@ -448,3 +448,62 @@ def test_cli_markdown_max_bytes(tmp_path: Path) -> None:
     assert len(proc.stdout) <= 6000 and proc.stdout.startswith(b"# oomlens report")
     proc = run_oomlens("analyze", path, "--format", "html", "--max-bytes", "10")
     assert proc.returncode == 2
+
+
+# --------------------------------------------------------------------------- charts and timeline
+
+
+def test_timeline_offsets_from_wallclock_when_uptime_missing() -> None:
+    analysis = analyse(EXAMPLE_LOG)
+    first, second = analysis.events
+    no_uptime = tuple(
+        dataclasses.replace(e, time=dataclasses.replace(e.time, uptime_s=None), source=src)
+        for e, src in zip(
+            analysis.events,
+            (first.source, dataclasses.replace(second.source, path="other.log")),
+            strict=True,
+        )
+    )
+    view = build_report(dataclasses.replace(analysis, events=no_uptime))
+    assert first.time.wallclock is not None and second.time.wallclock is not None
+    assert [r.offset_s for r in view.timeline] == [0.0, 5.0]
+    mixed = (
+        no_uptime[0],
+        dataclasses.replace(
+            no_uptime[1], time=dataclasses.replace(no_uptime[1].time, wallclock=None)
+        ),
+    )
+    view = build_report(dataclasses.replace(analysis, events=mixed))
+    assert [r.offset_s for r in view.timeline] == [None, None]
+    html = analysis_to_html(dataclasses.replace(analysis, events=mixed))
+    assert "in log order" in html
+
+
+def test_hugepages_pool_is_its_own_part(tmp_path: Path) -> None:
+    from oomlens.model import HugePool
+
+    analysis = explained_analysis(analyse(synth_log(tmp_path)))
+    event = analysis.events[0]
+    pool = HugePool(node=0, total=512, free=512, surplus=0, size_kib=2048)
+    memory = dataclasses.replace(event.memory, hugepages=(pool,))
+    analysis = dataclasses.replace(analysis, events=(dataclasses.replace(event, memory=memory),))
+    ram = build_report(analysis).events[0].ram
+    assert ram is not None
+    parts = {p.key: p.kib for p in ram.parts}
+    assert parts["hugepages"] == 512 * 2048
+    assert sum(parts.values()) == ram.total_kib  # "other" is what no counter explains
+
+
+def test_tasks_chart_marks_the_victim(tmp_path: Path) -> None:
+    from oomlens.charts import tasks_chart, zones_chart
+
+    analysis = explained_analysis(analyse(synth_log(tmp_path, n_tasks=40)))
+    view = build_report(analysis).events[0]
+    svg = str(tasks_chart(view.ranking))
+    assert svg.count('class="bar victim"') == 1 and "(killed)</text>" in svg
+    rows = view.ranking.rows if view.ranking else ()
+    beyond = [r for r in rows if r.rank and r.rank > 10 and (r.is_victim or r.is_trigger)]
+    assert svg.count("<rect ") == 10 + len(beyond)  # the top ten, plus the victim or trigger
+    zones = str(zones_chart(view.zones))
+    assert zones.count("<line ") == 3 * len(view.zones)
+    assert 'class="bar low"' in zones  # Normal is below min in the builder's memory state
