@@ -15,7 +15,7 @@ import pytest
 from conftest import CORPUS_DIR, EXAMPLE_LOG, run_oomlens
 from report_builder import analyse, explained_analysis, synth_log
 
-from oomlens.model import Analysis
+from oomlens.model import Analysis, MemoryState
 from oomlens.render import (
     analysis_to_html,
     analysis_to_markdown,
@@ -213,15 +213,36 @@ def test_unexplained_sections_say_not_analysed(tmp_path: Path) -> None:
     view = build_report(analysis)
     event = view.events[0]
     assert not event.explained and event.findings == () and event.steps == ()
-    assert event.ram is None and event.zones == ()  # no invented memory numbers
     assert event.ranking is not None and not event.ranking.from_replay
     assert "Cause: not analysed." in event.answer
     md = analysis_to_markdown(analysis)
     assert "*Findings: not analysed.*" in md and "*Replay: not analysed.*" in md
-    assert "Where the RAM went" not in md
     html = analysis_to_html(analysis)
     assert "Findings: not analysed." in html and "Replay: not analysed." in html
+
+
+def test_memory_sections_come_from_the_report(tmp_path: Path) -> None:
+    analysis = analyse(synth_log(tmp_path))
+    parsed = analysis.events[0].memory
+    assert parsed.meminfo is not None and parsed.page_size_kib is not None
+    assert parsed.ram is not None and parsed.ram.ram_pages is not None
+    ram = build_report(analysis).events[0].ram
+    assert ram is not None and ram.total_kib == parsed.ram.ram_pages * parsed.page_size_kib
+    info, page = parsed.meminfo, parsed.page_size_kib
+    anon = (info.active_anon_pages or 0) + (info.inactive_anon_pages or 0)
+    assert {p.key: p.kib for p in ram.parts}["anon"] == anon * page
+    assert len(build_report(analysis).events[0].zones) == len(parsed.zones) > 0
+
+    # a report without Mem-Info: no invented numbers, the sections say so
+    bare = dataclasses.replace(analysis.events[0], memory=MemoryState())
+    analysis = dataclasses.replace(analysis, events=(bare,))
+    event = build_report(analysis).events[0]
+    assert event.ram is None and event.zones == ()
+    md = analysis_to_markdown(analysis)
+    assert "Where the RAM went" not in md and "Mem-Info counters with a page size: not in" in md
+    html = analysis_to_html(analysis)
     assert "chart-ram" not in html and "chart-zones" not in html
+    assert "Zone lines: not in the report." in html
 
 
 def test_explained_answer_and_sections(tmp_path: Path) -> None:
