@@ -199,7 +199,8 @@ class MemcgView:
 class VictimView:
     pid: int | None
     comm: str | None
-    rss_kib: int | None  # anon + file + shmem when all three were printed
+    rss_kib: int | None  # anon + file + shmem of the kill line, else the task table's rss
+    rss_from_table: bool  # rss_kib is the task table's rss (pages x the report's page size)
     anon_rss_kib: int | None
     file_rss_kib: int | None
     shmem_rss_kib: int | None
@@ -372,12 +373,22 @@ def _victim(event: OomEvent) -> VictimView | None:
     kill = event.victim
     if kill is None:
         return None
-    parts = (kill.anon_rss_kib, kill.file_rss_kib, kill.shmem_rss_kib)
-    rss = None if any(p is None for p in parts) else sum(p for p in parts if p is not None)
+    rss = None
+    if kill.anon_rss_kib is not None and kill.file_rss_kib is not None:
+        # before 4.5 the kill line had no shmem-rss: shmem was counted in file-rss
+        rss = kill.anon_rss_kib + kill.file_rss_kib + (kill.shmem_rss_kib or 0)
+    from_table = False
+    page_kib = event.memory.page_size_kib
+    if rss is None and page_kib is not None and kill.pid is not None:
+        # the oldest kill lines print no rss ("Out of Memory: Killed process 1234 (java).")
+        row = next((t for t in event.tasks or () if t.pid == kill.pid), None)
+        if row is not None and row.rss_pages is not None:
+            rss, from_table = row.rss_pages * page_kib, True
     return VictimView(
         pid=kill.pid,
         comm=kill.comm,
         rss_kib=rss,
+        rss_from_table=from_table,
         anon_rss_kib=kill.anon_rss_kib,
         file_rss_kib=kill.file_rss_kib,
         shmem_rss_kib=kill.shmem_rss_kib,
@@ -725,7 +736,10 @@ def _answer(
     if victim is not None:
         who = _task_name(victim.comm, victim.pid)
         if victim.rss_kib is not None:
-            parts.append(f"The kernel killed {who}, which held {format_kib(victim.rss_kib)} RSS.")
+            source = " (from the task table)" if victim.rss_from_table else ""
+            parts.append(
+                f"The kernel killed {who}, which held {format_kib(victim.rss_kib)} RSS{source}."
+            )
         else:
             parts.append(f"The kernel killed {who} (its RSS is {NOT_PRINTED}).")
         if victim.others:

@@ -528,3 +528,26 @@ def test_tasks_chart_marks_the_victim(tmp_path: Path) -> None:
     zones = str(zones_chart(view.zones))
     assert zones.count("<line ") == 3 * len(view.zones)
     assert 'class="bar low"' in zones  # Normal is below min in the builder's memory state
+
+
+def test_victim_rss_falls_back_to_the_task_table(tmp_path: Path) -> None:
+    analysis = analyse(synth_log(tmp_path))
+    event = analysis.events[0]
+    kill = event.kills[0]
+    row = next(t for t in event.tasks or () if t.pid == kill.pid)
+    page = event.memory.page_size_kib
+    assert row.rss_pages is not None and page is not None
+    bare = dataclasses.replace(kill, anon_rss_kib=None, file_rss_kib=None, shmem_rss_kib=None)
+    analysis = dataclasses.replace(
+        analysis, events=(dataclasses.replace(event, kills=(bare, *event.kills[1:])),)
+    )
+    victim = build_report(analysis).events[0].victim
+    assert victim is not None and victim.rss_from_table
+    assert victim.rss_kib == row.rss_pages * page
+    assert "RSS (from the task table)." in build_report(analysis).events[0].answer
+    # without a page size the pages cannot be converted: nothing is claimed
+    no_page = dataclasses.replace(
+        analysis.events[0], memory=dataclasses.replace(event.memory, page_size_kib=None)
+    )
+    victim = build_report(dataclasses.replace(analysis, events=(no_page,))).events[0].victim
+    assert victim is not None and victim.rss_kib is None and not victim.rss_from_table
