@@ -79,6 +79,7 @@ def tasks_chart(ranking: RankingView | None, top: int = 10) -> Markup:
         return value if isinstance(value, int) and value > 0 else 0
 
     peak = max((metric(r) for r in rows), default=0) or 1
+    unit = "points" if by_points else "pages rss"
     body: list[str] = []
     for i, row in enumerate(rows):
         y = i * (_BAR_H + _GAP)
@@ -86,13 +87,12 @@ def tasks_chart(ranking: RankingView | None, top: int = 10) -> Markup:
         klass = "bar victim" if row.is_victim else "bar trigger" if row.is_trigger else "bar"
         name = row.name if len(row.name) <= 22 else row.name[:21] + "…"
         tag = " (killed)" if row.is_victim else " (allocating)" if row.is_trigger else ""
-        unit = "points" if by_points else "pages rss"
         body.append(
             f'<text x="0" y="{y + 13}">{_e(name)} {row.pid}</text>'
             f'<rect class="{klass}" x="{_LABEL_W}" y="{y}" width="{max(w, 1):.1f}" '
             f'height="{_BAR_H}"><title>{_e(row.name)} pid {row.pid}: {metric(row):,} {unit}'
             f"{_e(tag)}</title></rect>"
-            f'<text x="{_LABEL_W + w + 6:.1f}" y="{y + 13}">{metric(row):,}{_e(tag)}</text>'
+            f'<text x="{_LABEL_W + w + 6:.1f}" y="{y + 13}">{metric(row):,} {unit}{_e(tag)}</text>'
         )
     title = "Top tasks by badness" if by_points else "Largest tasks by rss"
     return _svg(title, len(rows) * (_BAR_H + _GAP), body, "chart-tasks")
