@@ -246,6 +246,8 @@ class EventView:
     accounting: tuple[Quantity, ...]
     ram: RamView | None
     zones: tuple[ZoneView, ...]
+    slab: tuple[Quantity, ...]  # largest unreclaimable slab caches, by total size
+    slab_omitted: int
     memcg: MemcgView | None
     raw_lines: tuple[RawLine, ...]
     raw_omitted: int
@@ -805,6 +807,7 @@ def build_event(
         step = explained.replay.step(StepName.ACCOUNTING)
         if step is not None:
             accounting = _data_rows(step.data)
+    slab = sorted(event.memory.slab or (), key=lambda c: (-c.total_kib, c.name))
     lines = event.lines
     cap = limits.raw_lines
     shown = lines if cap is None else lines[:cap]
@@ -835,6 +838,10 @@ def build_event(
         accounting=accounting,
         ram=_ram(event),
         zones=_zones(event),
+        slab=tuple(
+            Quantity(label=c.name, value=c.total_kib, unit="kib") for c in slab[: limits.table_rows]
+        ),
+        slab_omitted=max(0, len(slab) - (limits.table_rows or len(slab))),
         memcg=_memcg(event.memcg, limits),
         raw_lines=tuple(RawLine(number=line.number, text=line.text) for line in shown),
         raw_omitted=len(lines) - len(shown),

@@ -551,3 +551,24 @@ def test_victim_rss_falls_back_to_the_task_table(tmp_path: Path) -> None:
     )
     victim = build_report(dataclasses.replace(analysis, events=(no_page,))).events[0].victim
     assert victim is not None and victim.rss_kib is None and not victim.rss_from_table
+
+
+def test_slab_table_largest_first(tmp_path: Path) -> None:
+    from oomlens.model import SlabUsage
+
+    analysis = analyse(synth_log(tmp_path))
+    caches = tuple(
+        SlabUsage(name=f"kmalloc-{k}", used_kib=k, total_kib=k * 2) for k in range(1, 40)
+    ) + (SlabUsage(name="<b>x|y</b>", used_kib=1, total_kib=5000),)
+    memory = dataclasses.replace(analysis.events[0].memory, slab=caches)
+    analysis = dataclasses.replace(
+        analysis, events=(dataclasses.replace(analysis.events[0], memory=memory),)
+    )
+    event = build_report(analysis).events[0]
+    assert [q.label for q in event.slab[:2]] == ["<b>x|y</b>", "kmalloc-39"]
+    assert len(event.slab) == 25 and event.slab_omitted == 15
+    md = analysis_to_markdown(analysis)
+    assert "| <code>&lt;b&gt;x&#124;y&lt;/b&gt;</code> | 4.9 MiB |" in md
+    assert "*15 more slab caches not shown.*" in md
+    html = analysis_to_html(analysis)
+    assert "&lt;b&gt;x|y&lt;/b&gt;" in html and "<b>x" not in html
