@@ -1141,7 +1141,8 @@ def analysis_to_markdown(
 def _cut(text: str, max_bytes: int) -> str:
     """Last resort: keep whole lines up to the cap, and say where the report stops."""
     note = f"\n\n*Report cut at {max_bytes:,} bytes; run oomlens without --max-bytes for all.*\n"
-    budget = max(0, max_bytes - len(note.encode("utf-8")))
+    closing = "</pre>\n\n</details>\n"
+    budget = max(0, max_bytes - len(note.encode("utf-8")) - len(closing))
     kept: list[str] = []
     used = 0
     in_pre = False
@@ -1153,5 +1154,5 @@ def _cut(text: str, max_bytes: int) -> str:
         used += size
         in_pre = (in_pre or "<pre>" in line) and "</pre>" not in line
     if in_pre:  # never leave an open HTML block that would swallow the note
-        kept.append("</pre></details>\n")
+        kept.append(closing)
     return "".join(kept).rstrip("\n") + note
