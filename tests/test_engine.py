@@ -301,3 +301,9 @@ def test_findings_to_json() -> None:
     fact = first["evidence"][0]
     assert set(fact) == {"fact", "value", "unit", "lines"}
     assert all(set(line) == {"path", "line", "text"} for line in fact["lines"])
+
+
+def test_docs_list_every_fact() -> None:
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "rules.md").read_text()
+    missing = [name for name in FACTS if f"| `{name}` | {FACTS[name].unit} |" not in docs]
+    assert not missing, f"docs/rules.md lacks facts (regenerate the table): {missing}"
