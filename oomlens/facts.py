@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from .gfp import GfpCapabilities, flags_for
@@ -698,19 +699,39 @@ def memcg_swap_usage_kib(ctx: FactContext) -> int | None:
     return memcg.memsw_usage_kib - memcg.usage_kib
 
 
-@fact(unit="kib", lines=_MEMCG)
+def _score_confirms_totalpages(ctx: FactContext) -> bool:
+    """The replay's totalpages reproduces the score the kernel printed for its choice
+    (``Kill process N (comm) score S``), so it is evidence, not an assumption."""
+    selected, recomputed = ctx.event.selected, ctx.replay.recomputed_score
+    if selected is None or selected.score is None or recomputed is None:
+        return False
+    return abs(selected.score - recomputed) <= 1
+
+
+@fact(unit="kib", lines=_MEMCG + "|score")
 def memcg_swap_allowance_kib(ctx: FactContext) -> int | None:
     """Swap the memcg could use when it OOMed: its swap limit when set, else what the
-    kernel's badness denominator implies (replayed totalpages minus the memory limit; the
-    kernel adds min(swap limit, total swap) to the limit, so 0 means no swap headroom)."""
+    badness denominator implies when it reproduces the printed score (the kernel adds
+    min(swap limit, total swap) to the memory limit, so totalpages equal to the limit means
+    no swap headroom)."""
     limit = memcg_swap_limit_kib(ctx)
     if limit is not None:
         return limit
-    total, mem = ctx.replay.totalpages, memcg_limit_kib(ctx)
-    kib = _pages(ctx, total)
+    if not _score_confirms_totalpages(ctx):
+        return None
+    kib, mem = _pages(ctx, ctx.replay.totalpages), memcg_limit_kib(ctx)
     if kib is None or mem is None:
         return None
     return max(0, kib - mem)
+
+
+@fact(unit="kib", lines=_task_lines)
+def tasks_swap_kib(ctx: FactContext) -> int | None:
+    """Swap entries of all tasks in the table (``swapents``), in KiB."""
+    tasks = ctx.event.tasks
+    if not tasks or all(t.swapents is None for t in tasks):
+        return None
+    return _pages(ctx, sum(t.swapents or 0 for t in tasks))
 
 
 @fact(unit="ratio", lines=_MEMCG)
@@ -950,18 +971,33 @@ def same_comm_kills(ctx: FactContext) -> int | None:
     return 1 + others
 
 
+def _seconds_apart(a: OomEvent, b: OomEvent) -> float | None:
+    """Time between two reports of one log: uptime stamps when both have them, else the
+    wall clock."""
+    if a.time.uptime_s is not None and b.time.uptime_s is not None:
+        return abs(a.time.uptime_s - b.time.uptime_s)
+    if a.time.wallclock and b.time.wallclock:
+        try:
+            first = datetime.fromisoformat(a.time.wallclock)
+            second = datetime.fromisoformat(b.time.wallclock)
+            return abs((first - second).total_seconds())
+        except (ValueError, TypeError):  # unparsable, or naive against aware
+            return None
+    return None
+
+
 @fact(unit="count", lines=_HEADER)
 def oom_events_nearby(ctx: FactContext) -> int | None:
     """OOM reports (kills, no-kill reports, panics) in the same log within 10 minutes of
-    this one, this one included (None when the log has no uptime stamps)."""
+    this one, this one included (None when the log has no time stamps)."""
     kinds = {EventKind.OOM_KILL, EventKind.OOM_NO_KILL, EventKind.OOM_PANIC}
-    own = ctx.event.time.uptime_s
-    if own is None:
+    own = ctx.event.time
+    if own.uptime_s is None and not own.wallclock:
         return None
     count = 1
     for other in _same_log(ctx):
-        when = other.time.uptime_s
-        if other.kind in kinds and when is not None and abs(when - own) <= KILL_LOOP_WINDOW_S:
+        apart = _seconds_apart(ctx.event, other)
+        if other.kind in kinds and apart is not None and apart <= KILL_LOOP_WINDOW_S:
             count += 1
     return count
 
