@@ -381,6 +381,12 @@ def order(ctx: FactContext) -> int | None:
     return ctx.event.trigger.order
 
 
+@fact(unit="kib", lines=_HEADER)
+def request_kib(ctx: FactContext) -> int | None:
+    """The size of the contiguous block requested: 2^order pages, in KiB."""
+    return _order_block_kib(ctx)
+
+
 @fact(unit="bool", lines=_HEADER)
 def costly_order(ctx: FactContext) -> bool | None:
     """order > PAGE_ALLOC_COSTLY_ORDER (3): the allocator gives up rather than OOM-kill."""
@@ -906,6 +912,15 @@ def systemd_unit(ctx: FactContext) -> str | None:
 def panicked(ctx: FactContext) -> bool:
     """The OOM path panicked the machine (``Kernel panic - not syncing: ...``)."""
     return ctx.event.panic is not None or ctx.event.kind is EventKind.OOM_PANIC
+
+
+@fact(unit="str", lines=_PANIC)
+def panic_text(ctx: FactContext) -> str | None:
+    """What the panic said after ``Kernel panic - not syncing:``."""
+    text = ctx.event.panic
+    if text is None:
+        return None
+    return text.split("not syncing:", 1)[-1].strip()
 
 
 @fact(unit="bool", lines=_PANIC)
