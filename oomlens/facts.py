@@ -847,7 +847,7 @@ def limit_is_ancestor(ctx: FactContext) -> bool | None:
 
 _POD = re.compile(r"pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})")
 _CONTAINER = re.compile(r"^(?:docker-|cri-containerd-|crio-|libpod-)?([0-9a-f]{64})(?:\.scope)?$")
-_QOS = re.compile(r"kubepods(?:[./-](burstable|besteffort))?", re.IGNORECASE)
+_QOS = re.compile(r"kubepods[./-](?:slice/kubepods-)?(burstable|besteffort)", re.IGNORECASE)
 
 
 def _cgroup_paths(ctx: FactContext) -> list[str]:
@@ -870,11 +870,10 @@ def k8s_qos_class(ctx: FactContext) -> str | None:
     """The pod's QoS class from the cgroup path: burstable, besteffort or guaranteed
     (a pod directly under kubepods)."""
     for path in _cgroup_paths(ctx):
-        if _POD.search(path) is None:
+        if _POD.search(path) is None or "kubepods" not in path:
             continue
         match = _QOS.search(path)
-        if match:
-            return (match.group(1) or "guaranteed").lower()
+        return match.group(1).lower() if match else "guaranteed"
     return None
 
 

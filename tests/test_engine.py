@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from oomlens.api import analyze_text
 from oomlens.cli import app
 from oomlens.engine import RuleSetError, evaluate, explain_event, load_rules
-from oomlens.facts import FACTS, FactContext
+from oomlens.facts import FACTS, FactContext, value_of
 from oomlens.model import PRIMARY_CAUSES, Cause, Replay
 from oomlens.serialize import findings_to_json
 
@@ -307,3 +307,74 @@ def test_docs_list_every_fact() -> None:
     docs = (Path(__file__).resolve().parents[1] / "docs" / "rules.md").read_text()
     missing = [name for name in FACTS if f"| `{name}` | {FACTS[name].unit} |" not in docs]
     assert not missing, f"docs/rules.md lacks facts (regenerate the table): {missing}"
+
+
+# ----------------------------------------------------------------------------- facts
+
+
+def context(log: str, replay: Replay | None = None) -> FactContext:
+    events = analyze_text(log).events
+    return FactContext(event=events[0], replay=replay or Replay(steps=()), others=events[1:])
+
+
+def memcg_log(limit_path: str, task_path: str) -> str:
+    return (
+        "[  1.000000] app invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0,"
+        " oom_score_adj=0\n"
+        "[  1.000001] oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,"
+        f"mems_allowed=0,oom_memcg={limit_path},task_memcg={task_path},task=app,pid=42,uid=0\n"
+        "[  1.000002] Memory cgroup out of memory: Killed process 42 (app) total-vm:9000kB,"
+        " anon-rss:4000kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:40kB oom_score_adj:0\n"
+    )
+
+
+def test_kubernetes_names_from_a_systemd_driver_path() -> None:
+    pod = (
+        "/kubepods.slice/kubepods-besteffort.slice/"
+        "kubepods-besteffort-pod9eb0e64e_6e1a_43e4_b372_2603a3cc2941.slice"
+    )
+    cid = "663f6287c450aea2f849b82a30d1409059497b5de62846a286e55971d61e2650"
+    ctx = context(memcg_log(pod, f"{pod}/cri-containerd-{cid}.scope"))
+    assert value_of(ctx, "k8s_pod_uid") == "9eb0e64e-6e1a-43e4-b372-2603a3cc2941"
+    assert value_of(ctx, "k8s_qos_class") == "besteffort"
+    assert value_of(ctx, "container_id") == cid
+    assert value_of(ctx, "systemd_unit") == f"cri-containerd-{cid}.scope"
+    assert value_of(ctx, "limit_is_ancestor") is True
+
+
+def test_cgroupfs_driver_guaranteed_pod_and_own_limit() -> None:
+    pod = "/kubepods/pod1788d98a-0700-426a-8701-2312e4cc2163"
+    ctx = context(memcg_log(pod, pod))
+    assert value_of(ctx, "k8s_qos_class") == "guaranteed"
+    assert value_of(ctx, "limit_is_ancestor") is False
+    assert value_of(ctx, "systemd_unit") is None
+    assert value_of(ctx, "is_memcg") is True
+
+
+def test_sibling_prefix_is_not_an_ancestor() -> None:
+    ctx = context(memcg_log("/app", "/app2/worker"))
+    assert value_of(ctx, "limit_is_ancestor") is False
+
+
+def test_swap_allowance_from_totalpages_needs_a_matching_score() -> None:
+    log = (
+        "[  1.000000] app invoked oom-killer: gfp_mask=0xd0, order=0, oom_score_adj=0\n"
+        "[  1.000001] Task in /box killed as a result of limit of /box\n"
+        "[  1.000002] memory: usage 40960kB, limit 40960kB, failcnt 7\n"
+        "[  1.000003] [ pid ]   uid  tgid total_vm      rss nr_ptes swapents oom_score_adj name\n"
+        "[  1.000004] [   42]     0    42    20000    10000      30        0             0 app\n"
+        "[  1.000005] Memory cgroup out of memory: Kill process 42 (app) score 976"
+        " or sacrifice child\n"
+        "[  1.000006] Killed process 42 (app) total-vm:80000kB, anon-rss:40000kB, file-rss:0kB\n"
+    )
+    unconfirmed = context(log, Replay(steps=(), totalpages=10240, recomputed_score=500))
+    assert value_of(unconfirmed, "memcg_swap_allowance_kib") is None
+    confirmed = context(log, Replay(steps=(), totalpages=10240, recomputed_score=976))
+    assert value_of(confirmed, "memcg_swap_allowance_kib") == 0  # page size from the kill line
+    assert value_of(confirmed, "victim_share_of_memcg") == pytest.approx(40000 / 40960)
+
+
+def test_unknown_evidence_is_none_not_zero() -> None:
+    ctx = context(memcg_log("/a", "/a"))
+    for name in ("free_kib", "ram_kib", "swap_total_kib", "task_count", "free_blocks_at_order"):
+        assert value_of(ctx, name) is None, name
