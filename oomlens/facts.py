@@ -309,6 +309,13 @@ def is_memcg(ctx: FactContext) -> bool | None:
         return False
     if event.kind is EventKind.ALLOCATION_FAILURE:
         return False
+    # a global OOM prints show_mem (Mem-Info) and "Out of memory: Kill(ed) process"; a memcg
+    # OOM prints neither, and says "Memory cgroup out of memory" on every kernel that has one
+    messages = [k.message for k in event.kills if k.message]
+    if event.selected is not None and event.selected.message:
+        messages.append(event.selected.message)
+    if event.memory.meminfo is not None or (messages and not any("cgroup" in m for m in messages)):
+        return False
     return None
 
 
