@@ -3,7 +3,9 @@ evaluation (exactly one primary finding, evidence), JSON and the ``rules`` CLI."
 
 from __future__ import annotations
 
+import random
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from oomlens.engine import RuleSetError, evaluate, explain_event, load_rules
 from oomlens.facts import FACTS, FactContext, value_of
 from oomlens.model import PRIMARY_CAUSES, Cause, Replay
 from oomlens.serialize import findings_to_json
+from oomlens.synth import ERAS, KINDS, random_report, render
 
 GOOD = """\
 id = "{id}"
@@ -378,3 +381,28 @@ def test_unknown_evidence_is_none_not_zero() -> None:
     ctx = context(memcg_log("/a", "/a"))
     for name in ("free_kib", "ram_kib", "swap_total_kib", "task_count", "free_blocks_at_order"):
         assert value_of(ctx, name) is None, name
+
+
+@pytest.mark.parametrize("era", ERAS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_synthetic_reports_of_every_era_and_kind_get_one_primary(era: str, kind: str) -> None:
+    ruleset = load_rules()
+    for seed in range(3):
+        report = random_report(random.Random(seed), era=era, kind=kind)
+        text = "\n".join(
+            render(
+                report.records(),
+                "dmesg",
+                start_uptime=50.0 + seed,
+                wallclock=datetime(2024, 3, 1, 12, tzinfo=UTC),
+            )
+        )
+        events = analyze_text(text).events
+        assert events, (era, kind, seed)
+        for event in events:
+            findings = explain_event(event, Replay(steps=()), events, ruleset)
+            assert [f.primary for f in findings].count(True) == 1
+            if kind == "memcg":
+                assert findings[0].cause is Cause.CGROUP_LIMIT, (era, seed, findings[0].rule_id)
+            if kind == "manual":
+                assert findings[0].cause is Cause.MANUAL_TRIGGER, (era, seed)
