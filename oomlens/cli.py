@@ -178,11 +178,23 @@ def rules_explain(
 
 
 @rules_app.command("facts")
-def rules_facts() -> None:
+def rules_facts(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the Markdown table of docs/rules.md.")
+    ] = False,
+) -> None:
     """List the facts rules may use: name, unit and what it means."""
     from .facts import FACTS
 
-    for spec in sorted(FACTS.values(), key=lambda s: s.name):
+    specs = sorted(FACTS.values(), key=lambda s: s.name)
+    if markdown:
+        typer.echo("| fact | unit | meaning |")
+        typer.echo("|---|---|---|")
+        for spec in specs:
+            doc = spec.doc.replace("|", "\\|")
+            typer.echo(f"| `{spec.name}` | {spec.unit} | {doc} |")
+        return
+    for spec in specs:
         typer.echo(f"{spec.name}  [{spec.unit}]  {spec.doc}")
 
 
