@@ -231,11 +231,17 @@ def _load(directories: Sequence[Path]) -> RuleSet:
 
 
 def _check_set(rules: list[Rule], problems: list[RuleProblem]) -> None:
-    fallbacks = [r for r in rules if r.fallback]
-    if len(fallbacks) != 1:
-        where = ", ".join(r.path for r in fallbacks) or "none found"
+    fallbacks = [r for r in rules if r.fallback]  # in load order: built-ins first
+    if not fallbacks:
         problems.append(
-            RuleProblem("<rules>", None, None, f"exactly one fallback rule is needed ({where})")
+            RuleProblem("<rules>", None, None, "no fallback rule (fallback = true) was loaded")
+        )
+    for extra in fallbacks[1:]:
+        line = _key_line(Path(extra.path).read_text(encoding="utf-8"), "fallback")
+        problems.append(
+            RuleProblem(
+                extra.path, line, 1, f"a second fallback rule (the first is {fallbacks[0].id})"
+            )
         )
     seen: dict[int, Rule] = {}
     for rule in sorted(rules, key=lambda r: r.path):

@@ -228,6 +228,14 @@ def test_duplicate_ids_and_priorities_inside_one_directory(tmp_path: Path) -> No
     assert any(p.startswith(f"{third}:5:1: priority 7 is also BB001's") for p in found), found
 
 
+def test_a_second_fallback_rule_is_an_error(tmp_path: Path) -> None:
+    text = good_rule("ZZ001", cause="unknown").replace("priority = 5\n", "")
+    text = text.replace('when = "manual"\n', "fallback = true\n")
+    path = write_rule(tmp_path, "z", "ZZ001_fallback.toml", text)
+    [problem] = problems_of(tmp_path)
+    assert problem.startswith(f"{path}:5:1: a second fallback rule (the first is GEN000)")
+
+
 def test_rule_check_cli_prints_every_problem_and_exits_2(tmp_path: Path) -> None:
     write_rule(tmp_path, "a", "AA004_when.toml", good_rule("AA004", when="swap_total_kib > 80%"))
     write_rule(tmp_path, "a", "AA005_fact.toml", good_rule("AA005", when="nosuch"))
