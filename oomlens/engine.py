@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
 from jinja2.environment import Template
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -198,7 +198,7 @@ def _load(directories: Sequence[Path]) -> RuleSet:
             problems.append(RuleProblem(str(directory), None, None, "not a directory"))
             continue
         for path in rule_files(directory):
-            rule = _load_file(path, directory, problems)
+            rule = _load_file(path, problems)
             if rule is None:
                 continue
             existing = by_id.get(rule.id)
@@ -300,7 +300,7 @@ def _position(text: str, key: str, line: int, column: int) -> tuple[int, int]:
     return start_line + line - 1, column
 
 
-def _load_file(path: Path, root: Path, problems: list[RuleProblem]) -> Rule | None:
+def _load_file(path: Path, problems: list[RuleProblem]) -> Rule | None:
     name = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -456,7 +456,11 @@ def _compiled(source: str) -> Template:
 def _render(source: str, values: Mapping[str, Any]) -> str:
     """Render a rule text; line breaks inside a paragraph become spaces (the TOML source is
     wrapped for reading, the output is reflowed by whoever shows it)."""
-    text = _compiled(source).render(**values).strip()
+    try:
+        text = _compiled(source).render(**values).strip()
+    except (TemplateError, TypeError, ValueError) as exc:
+        # a rule text that fails on an odd value must not stop the analysis of the log
+        return f"(this text could not be rendered: {exc})"
     paragraphs = re.split(r"\n\s*\n", text)
     return "\n\n".join(" ".join(p.split()) for p in paragraphs)
 

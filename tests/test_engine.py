@@ -415,3 +415,14 @@ def test_synthetic_reports_of_every_era_and_kind_get_one_primary(era: str, kind:
                 assert findings[0].cause is Cause.CGROUP_LIMIT, (era, seed, findings[0].rule_id)
             if kind == "manual":
                 assert findings[0].cause is Cause.MANUAL_TRIGGER, (era, seed)
+
+
+def test_a_text_failing_on_an_odd_value_does_not_stop_the_analysis(tmp_path: Path) -> None:
+    text = good_rule("SITE002", when="is_memcg").replace(
+        "The victim was {{ victim_comm | known }}.", "Size {{ victim_comm | kib }}."
+    )
+    write_rule(tmp_path, "site", "SITE002_odd.toml", text)
+    event = analyze_text(MEMCG_LOG).events[0]
+    findings = explain_event(event, Replay(steps=()), (), load_rules([tmp_path]))
+    site = next(f for f in findings if f.rule_id == "SITE002")
+    assert site.explanation.startswith("(this text could not be rendered:")
