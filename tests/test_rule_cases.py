@@ -17,7 +17,6 @@ from conftest import CORPUS_DIR
 
 from oomlens.api import analyze_paths, analyze_text
 from oomlens.engine import explain_event, load_rules
-from oomlens.facts import FactContext, value_of
 from oomlens.model import OomEvent, Replay
 
 CASES_DIR = Path(__file__).parent / "rules"
@@ -64,14 +63,6 @@ def load_cases() -> list[RuleCase]:
 CASES = load_cases()
 
 
-def _needs_memory_state(case: RuleCase, event: OomEvent) -> bool:
-    """The snippet prints Mem-Info but this build does not parse it into the model yet (the
-    memory-state facts are then None, and a rule that needs them cannot fire: such a case is
-    skipped only when one of the rule's facts is None)."""
-    text = case.log or ""
-    return "Mem-Info:" in text and event.memory.meminfo is None
-
-
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.rule_id}-{c.expect}-{c.name}" for c in CASES])
 def test_rule_case(case: RuleCase) -> None:
     ruleset = load_rules()
@@ -86,13 +77,6 @@ def test_rule_case(case: RuleCase) -> None:
     event = events[case.event]
     findings = explain_event(event, replay_of(event), events, ruleset)
     fired = {f.rule_id: f for f in findings}
-    if case.expect == "fire" and case.rule_id not in fired and _needs_memory_state(case, event):
-        ctx = FactContext(event=event, replay=replay_of(event), others=events)
-        rule = ruleset.get(case.rule_id)
-        assert rule is not None and rule.condition is not None
-        missing = [name for name in rule.condition.facts if value_of(ctx, name) is None]
-        assert missing, f"{case.rule_id} did not fire; fired: {sorted(fired)}"
-        pytest.skip("memory state (Mem-Info, zones, buddy) is not parsed by this build yet")
     assert sum(f.primary for f in findings) == 1
     if case.expect == "fire":
         assert case.rule_id in fired, f"{case.rule_id} did not fire; fired: {sorted(fired)}"
