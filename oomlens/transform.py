@@ -166,6 +166,24 @@ def _row_shape(columns: int) -> re.Pattern[str]:
     return re.compile(r"\[\s*(\d+)\]" + r"\s+(-?\d+)" * columns + r"(?:\s+(.*))?$")
 
 
+_Plan = tuple[tuple[str, ...] | None, tuple[tuple[int, str], ...], tuple[tuple[int, str], ...]]
+
+
+def _task_row(text: str, line: int, shape: re.Pattern[str], plan: _Plan) -> Task | None:
+    row = shape.match(text)
+    if row is None:
+        return None
+    cells: tuple[str, ...] = row.groups()  # pid, one per column, name
+    fields_in_order, known, unknown = plan
+    if fields_in_order is not None:  # the common case: every column is a Task field
+        values = dict(zip(fields_in_order, map(int, cells[1:-1]), strict=True))
+        extra: tuple[tuple[str, int], ...] = ()
+    else:
+        values = {name: int(cells[i + 1]) for i, name in known}
+        extra = tuple((name, int(cells[i + 1])) for i, name in unknown)
+    return Task(pid=int(cells[0]), name=cells[-1] or "", line=line, extra=extra, **values)
+
+
 def _int(match: re.Match[str] | None, group: str = "v") -> int | None:
     if match is None or match.group(group) is None:
         return None
@@ -249,7 +267,7 @@ class ReportTransformer(Transformer[Token, None]):
     # -- helpers
     def _each(self, token: Token) -> list[tuple[int, str]]:
         first = (token.line or 1) - 1
-        return [(first + i, text) for i, text in enumerate(str(token).split("\n"))]
+        return [(first + i, text) for i, text in enumerate(token.split("\n"))]
 
     def _line_no(self, index: int) -> int:
         return self.b.lines[index].number
@@ -400,44 +418,39 @@ class ReportTransformer(Transformer[Token, None]):
         b = self.b
         if b.tasks is None:
             b.tasks = []
-        lines = b.lines
+        lines, tasks, columns = b.lines, b.tasks, b.task_columns
+        # a run of rows shares the header's columns: shape and plan are looked up once
+        shape = _row_shape(len(columns)) if columns else None
+        plan = _column_plan(columns) if columns else None
         for index, text in self._each(token):
-            task = self._task(text, lines[index].number)
+            line = lines[index].number
+            if shape is not None and plan is not None:
+                task = _task_row(text, line, shape, plan)
+            else:
+                task = self._headerless_task(text, line)
             if task is None:
                 b.unparsed.append(index)
             else:
-                b.tasks.append(task)
+                tasks.append(task)
 
-    def _task(self, text: str, line: int) -> Task | None:
-        columns = self.b.task_columns
-        if not columns:
-            match = _TASK_ROW.match(text)
-            if match is None:
-                return None
-            rest = match.group("rest")
-            if columns is not None:  # a header with no number columns
-                return Task(pid=int(match.group("pid")), name=rest, line=line)
-            numbers = 0
-            for part in rest.split():
-                if not _INT.fullmatch(part):
-                    break
-                numbers += 1
-            layout = _LAYOUTS.get(numbers) or _LAYOUTS.get(numbers - 1)
-            if layout is None:
-                return None
-            columns = layout
-        row = _row_shape(len(columns)).match(text)
-        if row is None:
+    def _headerless_task(self, text: str, line: int) -> Task | None:
+        """A row with no header above it (a tail of the table), or under a header with no
+        number columns: the layout is guessed from the count of numbers (docs §3.8)."""
+        match = _TASK_ROW.match(text)
+        if match is None:
             return None
-        cells: tuple[str, ...] = row.groups()  # pid, one per column, name
-        fields_in_order, known, unknown = _column_plan(columns)
-        if fields_in_order is not None:  # the common case: every column is a Task field
-            values = dict(zip(fields_in_order, map(int, cells[1:-1]), strict=True))
-            extra: tuple[tuple[str, int], ...] = ()
-        else:
-            values = {name: int(cells[i + 1]) for i, name in known}
-            extra = tuple((name, int(cells[i + 1])) for i, name in unknown)
-        return Task(pid=int(cells[0]), name=cells[-1] or "", line=line, extra=extra, **values)
+        rest = match.group("rest")
+        if self.b.task_columns is not None:  # a header with no number columns
+            return Task(pid=int(match.group("pid")), name=rest, line=line)
+        numbers = 0
+        for part in rest.split():
+            if not _INT.fullmatch(part):
+                break
+            numbers += 1
+        layout = _LAYOUTS.get(numbers) or _LAYOUTS.get(numbers - 1)
+        if layout is None:
+            return None
+        return _task_row(text, line, _row_shape(len(layout)), _column_plan(layout))
 
     # -- selection, kill, aftermath
     def SUMMARY(self, token: Token) -> None:
@@ -1094,14 +1107,18 @@ def _meminfo(b: _Builder) -> MemInfo | None:
 def _lowmem_checked(zones: Sequence[dict[str, Any]]) -> tuple[Zone, ...]:
     """The zones, with their ``lowmem_reserve[]:`` lines judged. Such a line has one entry
     per zone index (MAX_NR_ZONES), the same count on every line of a report and never fewer
-    than the zones printed; a shorter line was cut (KERN_CONT split from 4.9), and its last
-    number may have lost digits, so it is dropped."""
+    than the zones printed, and its entries never decrease; a line breaking either rule was
+    cut (KERN_CONT split from 4.9), and its last number may have lost digits, so it is
+    dropped."""
     widths = [len(z["lowmem_reserve_pages"]) for z in zones if "lowmem_reserve_pages" in z]
     expected = max([*widths, len({z["name"] for z in zones})]) if widths else 0
     out = []
     for values in zones:
         reserve = values.get("lowmem_reserve_pages")
-        if reserve is not None and len(reserve) < expected:
+        # the entries never decrease (each adds the pages of one more zone above), so a last
+        # entry below its neighbour lost digits too
+        shrunk = reserve is not None and len(reserve) > 1 and reserve[-1] < reserve[-2]
+        if reserve is not None and (len(reserve) < expected or shrunk):
             values = values | {
                 "lowmem_reserve_pages": reserve[:-1],
                 "lowmem_reserve_complete": False,

@@ -145,6 +145,17 @@ def test_short_lowmem_reserve_line_is_marked_cut() -> None:
     assert second.lowmem_reserve_pages == (0, 0)  # the last number may have lost digits
 
 
+def test_lowmem_reserve_cut_inside_its_last_number_is_marked_cut() -> None:
+    event = _event(
+        HEADER,
+        "Node 0 DMA free:15900kB min:132kB low:164kB high:196kB",
+        "lowmem_reserve[]: 0 2801 7792 77",
+    )
+    (zone,) = event.memory.zones
+    assert zone.lowmem_reserve_complete is False
+    assert zone.lowmem_reserve_pages == (0, 2801, 7792)
+
+
 def test_buddy_lines_totals_types_and_page_size() -> None:
     event = _event(
         HEADER,
