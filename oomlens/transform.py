@@ -348,6 +348,16 @@ class ReportTransformer(Transformer[Token, None]):
             if self.b.hardware is None:
                 self.b.hardware = text[len("Hardware name: ") :].strip()
 
+    def TAINT_LEGEND(self, token: Token) -> None:
+        """6.12+: ``Tainted: [P]=PROPRIETARY_MODULE, [O]=OOT_MODULE`` (kept in ``extra``)"""
+        for _, text in self._each(token):
+            self.b.extra.setdefault("taint_legend", text[len("Tainted: ") :])
+
+    def WORKQUEUE(self, token: Token) -> None:
+        """``Workqueue: events moom_callback`` (a kworker allocated; kept in ``extra``)"""
+        for _, text in self._each(token):
+            self.b.extra.setdefault("workqueue", text[len("Workqueue: ") :])
+
     # -- memory cgroup
     def MEMCG_TASK_IN(self, token: Token) -> None:
         for _, text in self._each(token):

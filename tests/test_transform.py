@@ -380,3 +380,34 @@ def test_memcg_protection_line_6_19() -> None:
 def test_lowmem_reserve_without_zone_is_unparsed() -> None:
     event = _event(HEADER, "lowmem_reserve[]: 0 0 0 0")
     assert event.unparsed == (101,)
+
+
+def test_old_per_cpu_hot_cold_rows() -> None:
+    event = _event(
+        HEADER,
+        "Node 0 Normal per-cpu:",
+        "cpu 0 hot: high 186, batch 31 used:77",
+        "cpu 0 cold: high 62, batch 15 used:12",
+    )
+    hot, cold = event.memory.per_cpu
+    assert (hot.zone, hot.list, hot.high_pages, hot.batch_pages, hot.count_pages) == (
+        "Normal",
+        "hot",
+        186,
+        31,
+        77,
+    )
+    assert (cold.list, cold.count_pages, cold.line) == ("cold", 12, 103)
+
+
+def test_taint_legend_and_workqueue_are_kept_in_extra() -> None:
+    event = _event(
+        HEADER,
+        "CPU: 12 UID: 0 PID: 1 Comm: kworker/12:1 Tainted: P O 6.18.52 #1-NixOS",
+        "Tainted: [P]=PROPRIETARY_MODULE, [O]=OOT_MODULE",
+        "Workqueue: events moom_callback",
+    )
+    extra = dict(event.extra)
+    assert extra["taint_legend"] == "[P]=PROPRIETARY_MODULE, [O]=OOT_MODULE"
+    assert extra["workqueue"] == "events moom_callback"
+    assert event.tainted == "P O"
