@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
+from functools import cache
 from typing import Any
 
 from lark import Token, Transformer
@@ -147,6 +148,42 @@ _LAYOUTS = {
 }
 
 
+@cache
+def _column_plan(
+    columns: tuple[str, ...],
+) -> tuple[tuple[str, ...] | None, tuple[tuple[int, str], ...], tuple[tuple[int, str], ...]]:
+    """Task fields of ``columns`` when every column is one, else (column index, Task field)
+    of the known columns and (column index, name) of the others (kept in ``extra``)."""
+    known = tuple((i, _COLUMNS[name]) for i, name in enumerate(columns) if name in _COLUMNS)
+    unknown = tuple((i, name) for i, name in enumerate(columns) if name not in _COLUMNS)
+    in_order = None if unknown else tuple(name for _, name in known)
+    return in_order, known, unknown
+
+
+@cache
+def _row_shape(columns: int) -> re.Pattern[str]:
+    """``[ pid]``, ``columns`` whitespace-separated integers, then the name (rest of line)."""
+    return re.compile(r"\[\s*(\d+)\]" + r"\s+(-?\d+)" * columns + r"(?:\s+(.*))?$")
+
+
+_Plan = tuple[tuple[str, ...] | None, tuple[tuple[int, str], ...], tuple[tuple[int, str], ...]]
+
+
+def _task_row(text: str, line: int, shape: re.Pattern[str], plan: _Plan) -> Task | None:
+    row = shape.match(text)
+    if row is None:
+        return None
+    cells: tuple[str, ...] = row.groups()  # pid, one per column, name
+    fields_in_order, known, unknown = plan
+    if fields_in_order is not None:  # the common case: every column is a Task field
+        values = dict(zip(fields_in_order, map(int, cells[1:-1]), strict=True))
+        extra: tuple[tuple[str, int], ...] = ()
+    else:
+        values = {name: int(cells[i + 1]) for i, name in known}
+        extra = tuple((name, int(cells[i + 1])) for i, name in unknown)
+    return Task(pid=int(cells[0]), name=cells[-1] or "", line=line, extra=extra, **values)
+
+
 def _int(match: re.Match[str] | None, group: str = "v") -> int | None:
     if match is None or match.group(group) is None:
         return None
@@ -195,7 +232,7 @@ class _Builder:
     meminfo: dict[str, int] = field(default_factory=dict)
     meminfo_lines: list[int] = field(default_factory=list)
     nodes: list[NodeMemory] = field(default_factory=list)
-    zones: list[Zone] = field(default_factory=list)
+    zones: list[dict[str, Any]] = field(default_factory=list)  # Zone fields, frozen at the end
     lowmem_zone: int | None = None  # index in ``zones`` still waiting for its lowmem_reserve
     free_areas: list[FreeArea] = field(default_factory=list)
     hugepages: list[HugePool] = field(default_factory=list)
@@ -230,7 +267,7 @@ class ReportTransformer(Transformer[Token, None]):
     # -- helpers
     def _each(self, token: Token) -> list[tuple[int, str]]:
         first = (token.line or 1) - 1
-        return [(first + i, text) for i, text in enumerate(str(token).split("\n"))]
+        return [(first + i, text) for i, text in enumerate(token.split("\n"))]
 
     def _line_no(self, index: int) -> int:
         return self.b.lines[index].number
@@ -311,6 +348,16 @@ class ReportTransformer(Transformer[Token, None]):
             if self.b.hardware is None:
                 self.b.hardware = text[len("Hardware name: ") :].strip()
 
+    def TAINT_LEGEND(self, token: Token) -> None:
+        """6.12+: ``Tainted: [P]=PROPRIETARY_MODULE, [O]=OOT_MODULE`` (kept in ``extra``)"""
+        for _, text in self._each(token):
+            self.b.extra.setdefault("taint_legend", text[len("Tainted: ") :])
+
+    def WORKQUEUE(self, token: Token) -> None:
+        """``Workqueue: events moom_callback`` (a kworker allocated; kept in ``extra``)"""
+        for _, text in self._each(token):
+            self.b.extra.setdefault("workqueue", text[len("Workqueue: ") :])
+
     # -- memory cgroup
     def MEMCG_TASK_IN(self, token: Token) -> None:
         for _, text in self._each(token):
@@ -377,51 +424,43 @@ class ReportTransformer(Transformer[Token, None]):
                 self.b.tasks = []
 
     def TASK_ROW(self, token: Token) -> None:
-        if self.b.tasks is None:
-            self.b.tasks = []
+        """``[ 2592]   500  2592   584727   253037   1       0             0 java``"""
+        b = self.b
+        if b.tasks is None:
+            b.tasks = []
+        lines, tasks, columns = b.lines, b.tasks, b.task_columns
+        # a run of rows shares the header's columns: shape and plan are looked up once
+        shape = _row_shape(len(columns)) if columns else None
+        plan = _column_plan(columns) if columns else None
         for index, text in self._each(token):
-            task = self._task(text, self._line_no(index))
-            if task is None:
-                self.b.unparsed.append(index)
+            line = lines[index].number
+            if shape is not None and plan is not None:
+                task = _task_row(text, line, shape, plan)
             else:
-                self.b.tasks.append(task)
+                task = self._headerless_task(text, line)
+            if task is None:
+                b.unparsed.append(index)
+            else:
+                tasks.append(task)
 
-    def _task(self, text: str, line: int) -> Task | None:
+    def _headerless_task(self, text: str, line: int) -> Task | None:
+        """A row with no header above it (a tail of the table), or under a header with no
+        number columns: the layout is guessed from the count of numbers (docs §3.8)."""
         match = _TASK_ROW.match(text)
         if match is None:
             return None
-        columns = self.b.task_columns
         rest = match.group("rest")
-        if columns is None:
-            numbers = 0
-            for part in rest.split():
-                if not _INT.fullmatch(part):
-                    break
-                numbers += 1
-            layout = _LAYOUTS.get(numbers) or _LAYOUTS.get(numbers - 1)
-            if layout is None:
-                return None
-            columns = layout
-        parts = rest.split(None, len(columns))
-        if len(parts) < len(columns):
+        if self.b.task_columns is not None:  # a header with no number columns
+            return Task(pid=int(match.group("pid")), name=rest, line=line)
+        numbers = 0
+        for part in rest.split():
+            if not _INT.fullmatch(part):
+                break
+            numbers += 1
+        layout = _LAYOUTS.get(numbers) or _LAYOUTS.get(numbers - 1)
+        if layout is None:
             return None
-        values: dict[str, int] = {}
-        extra: list[tuple[str, int]] = []
-        for name, value in zip(columns, parts, strict=False):
-            if not _INT.fullmatch(value):
-                return None
-            if name in _COLUMNS:
-                values[_COLUMNS[name]] = int(value)
-            else:
-                extra.append((name, int(value)))
-        name = parts[len(columns)] if len(parts) > len(columns) else ""
-        return Task(
-            pid=int(match.group("pid")),
-            name=name,
-            line=line,
-            extra=tuple(extra),
-            **values,
-        )
+        return _task_row(text, line, _row_shape(len(layout)), _column_plan(layout))
 
     # -- selection, kill, aftermath
     def SUMMARY(self, token: Token) -> None:
@@ -593,18 +632,15 @@ class ReportTransformer(Transformer[Token, None]):
                 self.b.unparsed.append(index)
                 continue
             values, extra, scanned, unreclaimable = _kib_fields(text, _ZONE_FIELDS)
-            self.b.zones.append(
-                Zone(
-                    node=_opt_int(match.group("node")),
-                    name=match.group("zone"),
-                    pages_scanned=scanned,
-                    all_unreclaimable=unreclaimable,
-                    lowmem_reserve_pages=None,
-                    extra=extra,
-                    line=self._line_no(index),
-                    **values,
-                )
+            values.update(
+                node=_opt_int(match.group("node")),
+                name=match.group("zone"),
+                pages_scanned=scanned,
+                all_unreclaimable=unreclaimable,
+                extra=extra,
+                line=self._line_no(index),
             )
+            self.b.zones.append(values)
             self.b.lowmem_zone = len(self.b.zones) - 1
 
     def LOWMEM_RESERVE(self, token: Token) -> None:
@@ -617,7 +653,7 @@ class ReportTransformer(Transformer[Token, None]):
                 continue
             self.b.lowmem_zone = None
             values = tuple(int(v) for v in text.split(":", 1)[1].split())
-            self.b.zones[target] = replace(self.b.zones[target], lowmem_reserve_pages=values)
+            self.b.zones[target]["lowmem_reserve_pages"] = values
 
     def BUDDY(self, token: Token) -> None:
         """``Node 0 Normal: 1*4kB (U) 2*8kB (UM) 0*16kB ... = 15700kB`` (counts are blocks,
@@ -803,14 +839,15 @@ class ReportTransformer(Transformer[Token, None]):
             if match is None:
                 self.b.unparsed.append(index)
                 continue
+            address, address2, unreliable, function, offset, size, module, ppc = match.groups()
             self.b.frames.append(
                 Frame(
-                    function=match.group("function"),
-                    offset=int(match.group("offset"), 16),
-                    size=_hex(match.group("size")),
-                    module=match.group("module"),
-                    address=match.group("address2") or match.group("address"),
-                    reliable=not (match.group("unreliable") or match.group("ppc_unreliable")),
+                    function=function,
+                    offset=int(offset, 16),
+                    size=_hex(size),
+                    module=module,
+                    address=address2 or address,
+                    reliable=not (unreliable or ppc),
                     raw=text,
                     line=line,
                 )
@@ -1022,6 +1059,17 @@ _NODE_FIELDS = _field_names(NodeMemory)
 _ZONE_FIELDS = _field_names(Zone)
 
 
+_KIB_NAMES: dict[str, str] = {}
+
+
+def _kib_name(key: str) -> str:
+    """``isolated(anon)`` -> ``isolated_anon_kib``, ``Balloon`` -> ``balloon_kib`` (cached)."""
+    name = key.replace("(", "_").replace(")", "").lower() + "_kib"
+    if len(_KIB_NAMES) < 4096:  # keys come from kernel text; bound the cache all the same
+        _KIB_NAMES[key] = name
+    return name
+
+
 def _kib_fields(
     text: str, names: frozenset[str]
 ) -> tuple[dict[str, Any], tuple[tuple[str, int], ...], int | None, bool | None]:
@@ -1030,21 +1078,18 @@ def _kib_fields(
     values: dict[str, Any] = {}
     extra: list[tuple[str, int]] = []
     scanned: int | None = None
-    for match in _KIB_FIELD.finditer(text):
-        key = match.group("key").replace("(", "_").replace(")", "").lower()
-        if key == "pages_scanned":
-            # bare pages; trusted only when a delimiter follows (never the line's end)
-            if match.group("unit") is None and match.group("after") == " ":
-                scanned = int(match.group("v"))
+    for key, number, unit, after in _KIB_FIELD.findall(text):
+        if not unit:
+            # pages_scanned is bare pages; trusted only when a delimiter follows (a number
+            # at the line's end may be cut); any other unit-less value was cut before "kB"
+            if key == "pages_scanned" and after == " ":
+                scanned = int(number)
             continue
-        if match.group("unit") is None:
-            continue  # cut before its unit, or not a kB field
-        name = f"{key}_kib"
-        value = int(match.group("v"))
-        if name in names and name not in values:
-            values[name] = value
-        elif name not in names:
-            extra.append((key, value))
+        name = _KIB_NAMES.get(key) or _kib_name(key)
+        if name in names:
+            values.setdefault(name, int(number))
+        else:
+            extra.append((name[:-4], int(number)))
     unreclaimable = _UNRECLAIMABLE.search(text)
     flag = None if unreclaimable is None else unreclaimable.group("v") == "yes"
     return values, tuple(extra), scanned, flag
@@ -1069,20 +1114,26 @@ def _meminfo(b: _Builder) -> MemInfo | None:
     )
 
 
-def _lowmem_checked(zones: Sequence[Zone]) -> tuple[Zone, ...]:
-    """A ``lowmem_reserve[]:`` line has one entry per zone index (MAX_NR_ZONES), the same
-    count on every line of a report and never fewer than the zones printed; a shorter line
-    was cut (KERN_CONT split from 4.9), and its last number may have lost digits."""
-    widths = [len(z.lowmem_reserve_pages) for z in zones if z.lowmem_reserve_pages is not None]
-    if not widths:
-        return tuple(zones)
-    expected = max(max(widths), len({z.name for z in zones}))
+def _lowmem_checked(zones: Sequence[dict[str, Any]]) -> tuple[Zone, ...]:
+    """The zones, with their ``lowmem_reserve[]:`` lines judged. Such a line has one entry
+    per zone index (MAX_NR_ZONES), the same count on every line of a report and never fewer
+    than the zones printed, and its entries never decrease; a line breaking either rule was
+    cut (KERN_CONT split from 4.9), and its last number may have lost digits, so it is
+    dropped."""
+    widths = [len(z["lowmem_reserve_pages"]) for z in zones if "lowmem_reserve_pages" in z]
+    expected = max([*widths, len({z["name"] for z in zones})]) if widths else 0
     out = []
-    for zone in zones:
-        reserve = zone.lowmem_reserve_pages
-        if reserve is not None and len(reserve) < expected:
-            zone = replace(zone, lowmem_reserve_pages=reserve[:-1], lowmem_reserve_complete=False)
-        out.append(zone)
+    for values in zones:
+        reserve = values.get("lowmem_reserve_pages")
+        # the entries never decrease (each adds the pages of one more zone above), so a last
+        # entry below its neighbour lost digits too
+        shrunk = reserve is not None and len(reserve) > 1 and reserve[-1] < reserve[-2]
+        if reserve is not None and (len(reserve) < expected or shrunk):
+            values = values | {
+                "lowmem_reserve_pages": reserve[:-1],
+                "lowmem_reserve_complete": False,
+            }
+        out.append(Zone(**values))
     return tuple(out)
 
 
@@ -1190,7 +1241,14 @@ def build_event(lines: Sequence[LogLine], families: Sequence[str] | None = None)
     """Parse one report block (its logical lines, and their families if known) into an event."""
     builder = _Builder(lines=lines)
     tree = parse_block([line.text for line in lines], families)
-    ReportTransformer(builder).transform(tree)
+    # the tree is flat (one token per run of lines): calling each token's method in order is
+    # what ``Transformer.transform`` does, without its per-node bookkeeping
+    transformer = ReportTransformer(builder)
+    for token in tree.children:
+        if isinstance(token, Token):
+            handler = getattr(transformer, token.type, None)
+            if handler is not None:
+                handler(token)
     return _freeze(builder)
 
 

@@ -3,7 +3,8 @@
 ``tests/golden/<corpus file stem>.json`` holds the ``--format json`` document of one corpus file
 with the volatile parts fixed: the source path is the path inside the corpus, and the year of
 logs that omit it is 2000 (it otherwise comes from the file's mtime). ``replay`` and
-``findings`` belong to later stages and are left out. ``UPDATE_GOLDEN=1`` rewrites the files;
+``findings`` belong to later stages and are left out (the whole document is first validated
+against docs/oomlens-1.schema.json). ``UPDATE_GOLDEN=1`` rewrites the files;
 review the diff before committing it.
 """
 
@@ -14,6 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from conftest import CORPUS_DIR
 
@@ -22,6 +24,9 @@ from oomlens.model import Analysis
 from oomlens.serialize import analysis_to_json
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[1] / "docs" / "oomlens-1.schema.json").read_text()
+)
 YEAR = 2000
 _LATER_STAGES = ("replay", "findings")
 
@@ -46,6 +51,7 @@ def golden_document(path: Path) -> dict[str, Any]:
         events, info, diagnostics = analyze_stream(stream, name, year=YEAR)
     analysis = Analysis(sources=(info,), events=tuple(events), diagnostics=tuple(diagnostics))
     document = analysis_to_json(analysis)
+    jsonschema.validate(document, SCHEMA)  # the whole document, before later stages are cut
     for event in document["events"]:
         for key in _LATER_STAGES:
             event.pop(key, None)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from oomlens import synth
-from oomlens.parsing import classify, classify_reference, parse_block
+from oomlens.parsing import classify, classify_reference, parse_block, parse_block_lalr
 from oomlens.prefixes import parse_prefix
 from oomlens.splitter import normalise
 
@@ -103,3 +103,39 @@ def test_parse_block_groups_runs_into_tokens() -> None:
     tree = parse_block(["Mem-Info:", "[ 1] 0 1 10 5 0 0 0 a", "[ 2] 0 2 10 5 0 0 0 b", "zzz"])
     kinds = [(token.type, token.line) for token in tree.children]  # type: ignore[union-attr]
     assert kinds == [("MEMINFO", 1), ("TASK_ROW", 2), ("OTHER", 4)]
+
+
+def _report_blocks() -> list[list[str]]:
+    """The lines of each report block: synthetic reports of every era and kind, and the
+    corpus files cut by the splitter."""
+    import io
+
+    from oomlens.splitter import split_stream
+
+    datas = []
+    rng = random.Random(5)
+    for era in synth.ERAS:
+        for kind in synth.KINDS:
+            datas.append("\n".join(synth.random_report(rng, era=era, kind=kind).lines()))
+    if CORPUS.is_dir():
+        for path in sorted(CORPUS.rglob("*")):
+            if path.suffix in (".log", ".txt") and not path.name.startswith("LICENSE"):
+                datas.append(path.read_text(encoding="utf-8", errors="replace"))
+    blocks = []
+    for data in datas:
+        found, _ = split_stream(io.BytesIO(data.encode()), "x", year=2024)
+        blocks.extend([line.text for line in block.lines] for block in found)
+    return blocks
+
+
+def test_direct_tree_equals_the_lalr_parse() -> None:
+    blocks = _report_blocks()
+    assert len(blocks) > 40
+    for texts in blocks:
+        direct = parse_block(texts)
+        lalr = parse_block_lalr(texts)
+        assert direct == lalr
+        assert [(t.type, t.line, str(t)) for t in direct.children] == [  # type: ignore[union-attr]
+            (t.type, t.line, str(t))  # type: ignore[union-attr]
+            for t in lalr.children
+        ]

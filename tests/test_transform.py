@@ -145,6 +145,17 @@ def test_short_lowmem_reserve_line_is_marked_cut() -> None:
     assert second.lowmem_reserve_pages == (0, 0)  # the last number may have lost digits
 
 
+def test_lowmem_reserve_cut_inside_its_last_number_is_marked_cut() -> None:
+    event = _event(
+        HEADER,
+        "Node 0 DMA free:15900kB min:132kB low:164kB high:196kB",
+        "lowmem_reserve[]: 0 2801 7792 77",
+    )
+    (zone,) = event.memory.zones
+    assert zone.lowmem_reserve_complete is False
+    assert zone.lowmem_reserve_pages == (0, 2801, 7792)
+
+
 def test_buddy_lines_totals_types_and_page_size() -> None:
     event = _event(
         HEADER,
@@ -369,3 +380,34 @@ def test_memcg_protection_line_6_19() -> None:
 def test_lowmem_reserve_without_zone_is_unparsed() -> None:
     event = _event(HEADER, "lowmem_reserve[]: 0 0 0 0")
     assert event.unparsed == (101,)
+
+
+def test_old_per_cpu_hot_cold_rows() -> None:
+    event = _event(
+        HEADER,
+        "Node 0 Normal per-cpu:",
+        "cpu 0 hot: high 186, batch 31 used:77",
+        "cpu 0 cold: high 62, batch 15 used:12",
+    )
+    hot, cold = event.memory.per_cpu
+    assert (hot.zone, hot.list, hot.high_pages, hot.batch_pages, hot.count_pages) == (
+        "Normal",
+        "hot",
+        186,
+        31,
+        77,
+    )
+    assert (cold.list, cold.count_pages, cold.line) == ("cold", 12, 103)
+
+
+def test_taint_legend_and_workqueue_are_kept_in_extra() -> None:
+    event = _event(
+        HEADER,
+        "CPU: 12 UID: 0 PID: 1 Comm: kworker/12:1 Tainted: P O 6.18.52 #1-NixOS",
+        "Tainted: [P]=PROPRIETARY_MODULE, [O]=OOT_MODULE",
+        "Workqueue: events moom_callback",
+    )
+    extra = dict(event.extra)
+    assert extra["taint_legend"] == "[P]=PROPRIETARY_MODULE, [O]=OOT_MODULE"
+    assert extra["workqueue"] == "events moom_callback"
+    assert event.tainted == "P O"
