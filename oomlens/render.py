@@ -213,6 +213,14 @@ class VictimView:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Segment:
+    """A piece of prose: ``rich`` for rule text (its `code spans` shown as code)."""
+
+    text: str
+    rich: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RawLine:
     number: int
     text: str
@@ -234,7 +242,8 @@ class EventView:
     complete: bool
     manual: bool
     panic: str | None
-    answer: str
+    answer: str  # the segments' text joined
+    answer_segments: tuple[Segment, ...]
     cause: str | None  # the primary finding's title
     remedy: str | None
     explained: bool
@@ -727,49 +736,52 @@ def format_kib(value: int | float | None) -> str:
 
 def _answer(
     event: OomEvent, victim: VictimView | None, primary: Finding | None, explained: bool
-) -> str:
-    parts: list[str] = []
+) -> tuple[Segment, ...]:
+    """The one-paragraph answer; rule text (title, remedy) is marked ``rich`` so that its
+    `code spans` are shown as code, the rest is plain text."""
+    out: list[Segment] = []
+
+    def plain(text: str) -> None:
+        out.append(Segment(text=(" " if out else "") + text, rich=False))
+
     if primary is not None:
-        parts.append(f"Cause: {primary.title.rstrip('.')}.")
+        plain("Cause: ")
+        out.append(Segment(text=primary.title.rstrip("."), rich=True))
+        out.append(Segment(text=".", rich=False))
     elif explained:
-        parts.append("Cause: no rule matched this report.")
+        plain("Cause: no rule matched this report.")
     else:
-        parts.append(f"Cause: {NOT_ANALYSED}.")
+        plain(f"Cause: {NOT_ANALYSED}.")
     if victim is not None:
         who = _task_name(victim.comm, victim.pid)
         if victim.rss_kib is not None:
             source = " (from the task table)" if victim.rss_from_table else ""
-            parts.append(
-                f"The kernel killed {who}, which held {format_kib(victim.rss_kib)} RSS{source}."
-            )
+            plain(f"The kernel killed {who}, which held {format_kib(victim.rss_kib)} RSS{source}.")
         else:
-            parts.append(f"The kernel killed {who} (its RSS is {NOT_PRINTED}).")
+            plain(f"The kernel killed {who} (its RSS is {NOT_PRINTED}).")
         if victim.others:
-            parts.append(f"It also killed {', '.join(victim.others)}.")
+            plain(f"It also killed {', '.join(victim.others)}.")
     elif event.kind is EventKind.ALLOCATION_FAILURE:
-        parts.append("An allocation failed; no task was killed.")
+        plain("An allocation failed; no task was killed.")
     elif event.panic:
-        parts.append("The kernel panicked instead of killing a task.")
+        plain("The kernel panicked instead of killing a task.")
     else:
-        parts.append("No kill line is in the report.")
+        plain("No kill line is in the report.")
     memcg = event.memcg
+    memory = event.memory
     if memcg is not None and memcg.limit_kib is not None and memcg.limit_kib < UNLIMITED_KIB:
-        parts.append(
+        plain(
             f"The memory cgroup used {format_kib(memcg.usage_kib)} of its "
             f"{format_kib(memcg.limit_kib)} limit."
         )
-    elif (
-        event.memory.ram is not None
-        and event.memory.ram.ram_pages is not None
-        and (event.memory.page_size_kib is not None)
-    ):
-        ram_kib = event.memory.ram.ram_pages * event.memory.page_size_kib
-        parts.append(f"The machine has {format_kib(ram_kib)} of RAM.")
+    elif memory.ram is not None and memory.ram.ram_pages is not None and memory.page_size_kib:
+        plain(f"The machine has {format_kib(memory.ram.ram_pages * memory.page_size_kib)} of RAM.")
     if event.swap_total_kib == 0:
-        parts.append("There was no swap.")
+        plain("There was no swap.")
     if primary is not None and primary.remedy:
-        parts.append(f"What to change: {primary.remedy.strip()}")
-    return " ".join(parts)
+        plain("What to change: ")
+        out.append(Segment(text=primary.remedy.strip(), rich=True))
+    return tuple(out)
 
 
 def build_event(
@@ -808,6 +820,7 @@ def build_event(
         if step is not None:
             accounting = _data_rows(step.data)
     slab = sorted(event.memory.slab or (), key=lambda c: (-c.total_kib, c.name))
+    answer = _answer(event, victim, primary, explained is not None)
     lines = event.lines
     cap = limits.raw_lines
     shown = lines if cap is None else lines[:cap]
@@ -826,7 +839,8 @@ def build_event(
         complete=event.complete,
         manual=event.manual,
         panic=event.panic,
-        answer=_answer(event, victim, primary, explained is not None),
+        answer="".join(seg.text for seg in answer),
+        answer_segments=answer,
         cause=primary.title if primary is not None else None,
         remedy=primary.remedy if primary is not None else None,
         explained=explained is not None,
@@ -962,6 +976,38 @@ def md_code(text: object) -> str:
     return f"<code>{escaped}</code>"
 
 
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def prose_html(text: object) -> Any:
+    """Rule and replay text as HTML: all escaped, `backtick spans` shown as ``<code>``.
+    (Rule texts quote log values, so they are as hostile as the log.)"""
+    from markupsafe import Markup, escape
+
+    out: list[str] = []
+    last = 0
+    value = str(text)
+    for match in _CODE_SPAN.finditer(value):
+        out.append(str(escape(value[last : match.start()])))
+        out.append(f"<code>{escape(match[1])}</code>")
+        last = match.end()
+    out.append(str(escape(value[last:])))
+    return Markup("".join(out))
+
+
+def prose_md(text: object) -> str:
+    """Rule and replay text as Markdown: escaped, `backtick spans` kept as code."""
+    out: list[str] = []
+    last = 0
+    value = str(text)
+    for match in _CODE_SPAN.finditer(value):
+        out.append(md_escape(value[last : match.start()]))
+        out.append(md_code(match[1]))
+        last = match.end()
+    out.append(md_escape(value[last:]))
+    return "".join(out)
+
+
 def md_pre(text: object) -> str:
     """Text inside a ``<pre>`` HTML block: entities only (Markdown is not read there)."""
     return html.escape(str(text), quote=False)
@@ -1000,11 +1046,15 @@ def format_value(q: Quantity) -> str:
         return format_pages(value)
     if q.unit in ("percent", "%") and isinstance(value, int | float):
         return format_pct(value)
+    if q.unit == "ratio" and isinstance(value, int | float):
+        return format_pct(100.0 * value)
+    if q.unit == "count" and isinstance(value, int):
+        return f"{value:,}"
     if isinstance(value, float):
         return f"{value:.3g}"
     if isinstance(value, int):
         return str(value)
-    return value if q.unit is None or q.unit in ("bool", "str") else f"{value} {q.unit}"
+    return value if q.unit is None or q.unit in ("bool", "str", "count") else f"{value} {q.unit}"
 
 
 def format_number(value: int | float | None) -> str:
@@ -1066,6 +1116,7 @@ def _environment(kind: str) -> Any:
         md_escape=md_escape,
         md_code=md_code,
         md_pre=md_pre,
+        prose=prose_html if kind == "html" else prose_md,
     )
     if kind == "html":
         env.filters.update(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CORPUS_DIR, EXAMPLE_LOG, run_oomlens
-from report_builder import analyse, explained_analysis, synth_log
+from report_builder import analyse, explained_analysis, synth_log, with_rules
 
 from oomlens.model import Analysis, MemoryState
 from oomlens.render import (
@@ -364,28 +364,36 @@ def test_hostile_names_render_as_text(tmp_path: Path, name: str) -> None:
     for row in rows:  # the name stays inside its cell
         assert len(re.split(r"(?<!\\)\|", row.strip())[1:-1]) == 8, row
     for line in md.splitlines():
-        if line.startswith("- **Killed:**") or line.startswith("**Answer.**"):
+        if line.startswith("- **Killed:**"):
             assert re.search(r"(?<!\\)[|`<]", line) is None, line
+        if line.startswith("**Answer.**"):  # rule text may show `code`, never markup
+            assert re.search(r"(?<!\\)[|<]", line) is None, line
 
 
 # --------------------------------------------------------------------------- golden files
 
 
-def _golden_cases() -> list[tuple[str, Path, bool]]:
-    cases = [("example-explained", EXAMPLE_LOG, True), ("example", EXAMPLE_LOG, False)]
+def _golden_cases() -> list[tuple[str, Path, str]]:
+    cases = [("example-explained", EXAMPLE_LOG, "builder"), ("example", EXAMPLE_LOG, "none")]
     for rel in GOLDEN_CORPUS:
-        cases.append((Path(rel).stem, CORPUS_DIR / rel, False))
+        cases.append((Path(rel).stem, CORPUS_DIR / rel, "none"))
+    for rel in GOLDEN_CORPUS[:2]:
+        cases.append((Path(rel).stem + "-rules", CORPUS_DIR / rel, "rules"))
     return cases
 
 
 @pytest.mark.parametrize(("name", "path", "explained"), _golden_cases(), ids=lambda v: str(v))
 @pytest.mark.parametrize("fmt", ["md", "html"])
-def test_golden(name: str, path: Path, explained: bool, fmt: str) -> None:
+def test_golden(name: str, path: Path, explained: str, fmt: str) -> None:
+    """``explained``: "none" (as parsed), "builder" (every section, from report_builder) or
+    "rules" (findings from the real rules engine)."""
     if not path.is_file():
         pytest.skip(f"corpus file not found: {path}")
     analysis = analyse(path)
-    if explained:
+    if explained == "builder":
         analysis = explained_analysis(analysis)
+    elif explained == "rules":
+        analysis = with_rules(analysis)
     paths = names(analysis)
     text = (
         analysis_to_markdown(analysis, path_names=paths)
@@ -572,3 +580,24 @@ def test_slab_table_largest_first(tmp_path: Path) -> None:
     assert "*15 more slab caches not shown.*" in md
     html = analysis_to_html(analysis)
     assert "&lt;b&gt;x|y&lt;/b&gt;" in html and "<b>x" not in html
+
+
+def test_real_rule_findings_render(corpus_dir: Path) -> None:
+    analysis = with_rules(analyse(corpus_dir / GOLDEN_CORPUS[0]))
+    explained = analysis.explained[0]
+    primary = explained.primary
+    assert primary is not None
+    view = build_report(analysis).events[0]
+    assert view.cause == primary.title
+    assert view.answer.startswith(f"Cause: {primary.title.rstrip('.')}.")
+    assert view.answer.endswith(primary.remedy.strip())
+    assert [f.rule_id for f in view.findings][0] == primary.rule_id
+    assert all(f.evidence for f in view.findings)
+    html = analysis_to_html(analysis)
+    assert_self_contained(html)
+    if "`" in primary.remedy:  # rule text `code` is shown as code, not as backticks
+        assert "<strong>What to change:</strong>" in html and "<code>" in html
+        remedy = html.split("<strong>What to change:</strong>", 1)[1].split("</p>", 1)[0]
+        assert "`" not in remedy
+    md = analysis_to_markdown(analysis)
+    assert "#### Primary cause: " in md and "*Findings: not analysed.*" not in md
