@@ -19,6 +19,7 @@ from enum import StrEnum
 from .model import Constraint, OomEvent, RankedTask, Task
 
 __all__ = [
+    "UNLIMITED_KIB",
     "Algorithm",
     "KernelVersion",
     "Ranking",

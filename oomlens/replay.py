@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .badness import (
+    UNLIMITED_KIB,
     Algorithm,
     Ranking,
     Totalpages,
@@ -385,7 +386,11 @@ def _free_pages_step(
     below = [r for r in known if r["below_min"]]
     need_kib = page_kib << max(order, 0)
     fragmented = None
-    if order > 0 and usable_rows and all(r["largest_free_block_kib"] is not None for r in usable_rows):
+    if (
+        order > 0
+        and usable_rows
+        and all(r["largest_free_block_kib"] is not None for r in usable_rows)
+    ):
         fragmented = all(r["largest_free_block_kib"] < need_kib for r in usable_rows) and not below
     imbalance = None
     if len(node_free) > 1:
@@ -417,7 +422,10 @@ def _free_pages_step(
             data,
         )
     if len(below) == len(known):
-        verdict, text = "exhausted", f"Every zone the request may use was at or below its minimum: {names}."
+        verdict, text = (
+            "exhausted",
+            f"Every zone the request may use was at or below its minimum: {names}.",
+        )
     elif below:
         verdict, text = "partial", f"Some usable zones were at or below their minimum: {names}."
     else:
@@ -452,14 +460,24 @@ def _is_memcg(event: OomEvent) -> bool:
 
 
 def _stats_kib(stats: Sequence[MemcgStats]) -> dict[str, int]:
-    """The OOM cgroup's memory.stat in kB (v1 one-liners are kB, v2 dumps are bytes)."""
+    """The OOM cgroup's memory.stat in kB.
+
+    v1 one-liners (``Memory cgroup stats for /a: cache:0KB rss:980KB ...``, kB) hold each
+    cgroup's own pages, one line per cgroup of the subtree, so they are summed; a
+    memory.stat-style dump (bytes) is already hierarchical, so only the first one is read.
+    """
     if not stats:
         return {}
-    first = stats[0]
-    factor = 1 if first.unit.lower() == "kb" else 0
     out: dict[str, int] = {}
-    for key, value in first.values:
-        out[key] = value if factor else value // 1024
+    if stats[0].unit.lower() == "kb":
+        for dump in stats:
+            if dump.unit.lower() != "kb":
+                continue
+            for key, value in dump.values:
+                out[key] = out.get(key, 0) + value
+        return out
+    for key, value in stats[0].values:
+        out[key] = value // 1024
     return out
 
 
@@ -489,11 +507,15 @@ def _memcg_reclaim(event: OomEvent, lines: _Lines) -> ReplayStep:
     unevictable = stats.get("unevictable")
     swap_room_kib: int | None = None
     swap_scope = None
+    # An unlimited swap.max / memsw limit leaves the room to the system's swap, which a memcg
+    # report does not print: the room is then unknown.
     if memcg.swap_limit_kib is not None and memcg.swap_usage_kib is not None:
-        swap_room_kib = max(0, memcg.swap_limit_kib - memcg.swap_usage_kib)
-        swap_scope = "swap.max"
+        if memcg.swap_limit_kib < UNLIMITED_KIB:
+            swap_room_kib = max(0, memcg.swap_limit_kib - memcg.swap_usage_kib)
+            swap_scope = "swap.max"
     elif memcg.memsw_limit_kib is not None and memcg.memsw_usage_kib is not None:
-        if memcg.memsw_usage_kib > 0:  # 0 usage: swap accounting off (v1 swapaccount=0)
+        # memsw usage 0 means swap accounting is off (v1 swapaccount=0).
+        if memcg.memsw_usage_kib > 0 and memcg.memsw_limit_kib < UNLIMITED_KIB:
             swap_room_kib = max(0, memcg.memsw_limit_kib - memcg.memsw_usage_kib)
             swap_scope = "memory+swap"
     reclaimable_file = None
@@ -620,7 +642,9 @@ def _global_reclaim(event: OomEvent, lines: _Lines, decoding: GfpDecoding | None
         parts.append("kswapd had given up (all_unreclaimable)")
     if caps is not None and (not caps.can_io or not caps.can_fs):
         verdict = "blocked"
-        parts.append("the request could not do I/O or call filesystems, so it could not swap or write back")
+        parts.append(
+            "the request could not do I/O or call filesystems, so it could not swap or write back"
+        )
     elif small and (no_swap or swap_full):
         verdict = "exhausted"
         parts.append("so reclaim had almost nothing left to free")
@@ -629,7 +653,9 @@ def _global_reclaim(event: OomEvent, lines: _Lines, decoding: GfpDecoding | None
         parts.append("swap still had room, yet reclaim made no progress")
     elif not small:
         verdict = "cache_left"
-        parts.append("a sizeable page cache or slab was left, so reclaim was failing rather than empty")
+        parts.append(
+            "a sizeable page cache or slab was left, so reclaim was failing rather than empty"
+        )
     else:
         verdict = "unknown"
     return _step(StepName.RECLAIM, verdict, "; ".join(parts) + ".", ev, data)
@@ -670,13 +696,17 @@ def _global_accounting(event: OomEvent, lines: _Lines) -> ReplayStep:
         return _step(
             StepName.ACCOUNTING,
             "unknown",
-            "The report lacks the Mem-Info counters or the RAM summary, so RAM cannot be broken down.",
+            "The report lacks the Mem-Info counters or the RAM summary: RAM cannot be broken down.",
             ev,
             {"scope": "global"},
         )
     p = page_kib
-    anon_lru = (_sum(info.active_anon_pages, info.inactive_anon_pages, info.isolated_anon_pages) or 0) * p
-    file_lru = (_sum(info.active_file_pages, info.inactive_file_pages, info.isolated_file_pages) or 0) * p
+    anon_lru = (
+        _sum(info.active_anon_pages, info.inactive_anon_pages, info.isolated_anon_pages) or 0
+    ) * p
+    file_lru = (
+        _sum(info.active_file_pages, info.inactive_file_pages, info.isolated_file_pages) or 0
+    ) * p
     unevictable = (info.unevictable_pages or 0) * p
     shmem = (info.shmem_pages or 0) * p
     # shmem is swap-backed: it sits on the anon LRU, or on the unevictable list when locked.
@@ -699,7 +729,8 @@ def _global_accounting(event: OomEvent, lines: _Lines) -> ReplayStep:
         "pagetables_kib": pagetables,
         "kernel_stack_kib": kernel_stack or 0,
         "hugepages_kib": huge,
-        "kernel_misc_kib": ((info.kernel_misc_reclaimable_pages or 0) + (info.bounce_pages or 0)) * p,
+        "kernel_misc_kib": ((info.kernel_misc_reclaimable_pages or 0) + (info.bounce_pages or 0))
+        * p,
     }
     total_kib = ram.ram_pages * p
     reserved = (ram.reserved_pages or 0) * p
@@ -731,8 +762,12 @@ def _global_accounting(event: OomEvent, lines: _Lines) -> ReplayStep:
     top = sorted(
         ((k, v) for k, v in parts.items() if k != "reserved_kib" and v > 0), key=lambda kv: -kv[1]
     )[:3]
-    text = f"Of {_fmt_kib(total_kib)} RAM ({_fmt_kib(reserved)} reserved), the largest parts: " + ", ".join(
-        f"{k.removesuffix('_kib').replace('_', ' ')} {_fmt_kib(v)} ({shares[k]}%)" for k, v in top
+    text = (
+        f"Of {_fmt_kib(total_kib)} RAM ({_fmt_kib(reserved)} reserved), the largest parts: "
+        + ", ".join(
+            f"{k.removesuffix('_kib').replace('_', ' ')} {_fmt_kib(v)} ({shares[k]}%)"
+            for k, v in top
+        )
     )
     return _step(StepName.ACCOUNTING, verdict, text + ".", ev, data)
 
@@ -801,7 +836,10 @@ def _chosen_pid(event: OomEvent) -> int | None:
     if event.summary is not None and event.summary.pid is not None:
         return event.summary.pid
     victim = event.victim
-    return victim.pid if victim is not None else None
+    if victim is not None:
+        return victim.pid
+    # A reaper line can be the only trace of a kill whose "Killed process" line is missing.
+    return event.reaps[0].pid if event.reaps else None
 
 
 def _rank_of(ranking: Sequence[RankedTask], pid: int | None) -> int | None:
@@ -826,7 +864,9 @@ def _row(item: RankedTask, rank: int) -> dict[str, Any]:
 
 def _victim_step(
     event: OomEvent, lines: _Lines
-) -> tuple[ReplayStep, tuple[RankedTask, ...], Algorithm | None, int | None, int | None, int | None]:
+) -> tuple[
+    ReplayStep, tuple[RankedTask, ...], Algorithm | None, int | None, int | None, int | None
+]:
     algorithm, why = algorithm_for(event)
     total = totalpages_for(event, algorithm)
     selected = event.selected
@@ -836,7 +876,11 @@ def _victim_step(
     ev = lines.evidence(
         [
             lines.first("Tasks state", "[ pid ]", "[  pid  ]"),
-            *[t.line for t in event.tasks or () if t.pid in (chosen, victim.pid if victim else None)],
+            *[
+                t.line
+                for t in event.tasks or ()
+                if t.pid in (chosen, victim.pid if victim else None)
+            ],
             selected.line if selected else None,
             victim.line if victim else None,
         ]
@@ -904,13 +948,16 @@ def _victim_step(
     reasons: list[str] = []
     if denominator is None:
         # Points before the adj term do not need totalpages; with every adj 0 the order holds.
-        if any((t.oom_score_adj or 0) != 0 for t in event.tasks) or algorithm is Algorithm.PER_MILLE:
+        if (
+            any((t.oom_score_adj or 0) != 0 for t in event.tasks)
+            or algorithm is Algorithm.PER_MILLE
+        ):
             data["ranking"] = []
             return (
                 _step(
                     StepName.VICTIM_SELECTION,
                     "unknown",
-                    f"totalpages cannot be derived ({total.assumption}), and the ranking depends on it.",
+                    f"totalpages cannot be derived ({total.assumption}); the ranking depends on it.",
                     ev,
                     data,
                 ),
@@ -962,7 +1009,9 @@ def _victim_step(
     verdict, text = _selection_verdict(event, ranking, rank, chosen, algorithm, reasons, page_kib)
     data["reasons"] = reasons
     if printed is not None:
-        text += f" Printed score {printed}, recomputed {recomputed if recomputed is not None else '?'}."
+        text += (
+            f" Printed score {printed}, recomputed {recomputed if recomputed is not None else '?'}."
+        )
     return (
         _step(StepName.VICTIM_SELECTION, verdict, text, ev, data),
         ranking.tasks,
@@ -978,7 +1027,8 @@ def _score_difference_reason(
 ) -> str:
     if not ranking.complete_inputs:
         return (
-            "the task table does not print " + ", ".join(ranking.missing_columns)
+            "the task table does not print "
+            + ", ".join(ranking.missing_columns)
             + ", which the kernel counted"
         )
     if not total.exact and total.assumption:
@@ -997,10 +1047,15 @@ def _selection_verdict(
 ) -> tuple[str, str]:
     victim = event.victim
     top = ranking.tasks[0] if ranking.tasks else None
-    message = (victim.message if victim else None) or (event.selected.message if event.selected else None)
+    message = (victim.message if victim else None) or (
+        event.selected.message if event.selected else None
+    )
     if message and "oom_kill_allocating_task" in message:
         reasons.append("vm.oom_kill_allocating_task: the allocating task is killed, no ranking")
-        return "explained", "vm.oom_kill_allocating_task is set: the kernel killed the allocating task without ranking."
+        return (
+            "explained",
+            "vm.oom_kill_allocating_task is set: the allocating task was killed without ranking.",
+        )
     if chosen is None:
         if top is None:
             return "unknown", "No task could be ranked."
@@ -1020,7 +1075,10 @@ def _selection_verdict(
             reasons.append("the selected task is not in the task table (the table may be cut)")
             return "unknown", f"The selected task {chosen} is not in the printed task table."
         reasons.append("the selected task is listed as exempt (oom_score_adj -1000)")
-        return "mismatch", f"The selected task {chosen} is exempt in the table; the log cannot tell why."
+        return (
+            "mismatch",
+            f"The selected task {chosen} is exempt in the table; the log cannot tell why.",
+        )
     assert top is not None
     chosen_item = ranking.tasks[rank - 1]
     head = (
@@ -1044,7 +1102,10 @@ def _selection_verdict(
                 "CAP_SYS_ADMIN is not printed: the tasks ranked above would fall below the choice "
                 "with the 3% bonus (uid 0 is only a proxy)"
             )
-            return "explained", head + "; an unprinted CAP_SYS_ADMIN bonus on them would explain it."
+            return (
+                "explained",
+                head + "; an unprinted CAP_SYS_ADMIN bonus on them would explain it.",
+            )
     gap = top.points - chosen_item.points
     if gap * 100 <= max(1, top.points):
         reasons.append("within 1%: RSS counters lag and the table is printed after selection")
@@ -1094,9 +1155,13 @@ def _outcome_step(event: OomEvent, lines: _Lines) -> ReplayStep:
     ev_lines += [no_killable, panic_line]
     ev = lines.evidence(ev_lines)
     if event.panic:
-        reason = "panic_on_oom" if "panic_on_oom" in event.panic else (
-            "no_killable" if "no killable" in event.panic else (
-                "deadlock" if "deadlocked" in event.panic else "other"
+        reason = (
+            "panic_on_oom"
+            if "panic_on_oom" in event.panic
+            else (
+                "no_killable"
+                if "no killable" in event.panic
+                else ("deadlock" if "deadlocked" in event.panic else "other")
             )
         )
         data["panic_reason"] = reason

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .gfp import flags_for
-from .model import Analysis, Kill, OomEvent, Task
+from .model import Analysis, Kill, OomEvent, Replay, Task
 
 SCHEMA = "oomlens/1"
 
@@ -173,3 +173,17 @@ def event_to_json(event: OomEvent) -> dict[str, Any]:
         "replay": [],
         "findings": [],
     }
+
+
+def replay_to_json(replay: Replay) -> list[dict[str, Any]]:
+    """The replay steps as the JSON ``replay`` list (keys per step in docs/replay.md)."""
+    return [
+        {
+            "step": step.step.value,
+            "verdict": step.verdict,
+            "summary": step.summary,
+            "evidence": [{"path": e.path, "line": e.line, "text": e.text} for e in step.evidence],
+            "data": dict(step.data),
+        }
+        for step in replay.steps
+    ]
