@@ -957,7 +957,7 @@ def _victim_step(
                 _step(
                     StepName.VICTIM_SELECTION,
                     "unknown",
-                    f"totalpages cannot be derived ({total.assumption}); the ranking depends on it.",
+                    f"totalpages is unknown ({total.assumption}); the ranking depends on it.",
                     ev,
                     data,
                 ),
