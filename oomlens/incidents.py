@@ -1,8 +1,10 @@
 """Group a log's OOM events into incidents and put them on one timeline.
 
 An incident is a run of events of one host and one boot that are close in time (at most
-``GAP_S`` seconds apart).  Uptime going backwards within a host means a reboot; so does a
-header-less log without uptime whose wall clock jumps back.  Inside an incident we flag
+``GAP_S`` seconds apart).  Uptime going backwards within a host means a reboot; a wall clock
+going backwards (with no uptime to compare) only starts a new incident, since merged or
+rotated files cause it more often than reboots do.  Incidents are listed by wall clock when
+every one has a zoned time, else in input order.  Inside an incident we flag
 
 * a **kill storm**: at least ``STORM_KILLS`` kills within ``STORM_WINDOW_S`` seconds;
 * a **restart loop**: one command killed at least ``LOOP_KILLS`` times under at least two
@@ -67,7 +69,8 @@ def _gap(prev: _Item, cur: _Item) -> tuple[float | None, bool]:
         return up_cur - up_prev, False
     wall = _wall_gap(prev.wall, cur.wall)
     if wall is not None and wall < 0:
-        return None, True
+        # Out-of-order input (rotated files, merged logs), not a reboot: start a new incident.
+        return float("inf"), False
     return wall, False
 
 
@@ -99,7 +102,10 @@ def group_incidents(events: Sequence[OomEvent]) -> tuple[Incident, ...]:
             current.append(item)
         if current:
             groups.append((boot, current))
-    groups.sort(key=lambda g: _sort_key(g[1][0]))
+    if all(_zoned(g[1][0]) for g in groups):
+        groups.sort(key=lambda g: (_zoned(g[1][0]) or 0.0, g[1][0].index))
+    else:
+        groups.sort(key=lambda g: g[1][0].index)
     incidents: list[Incident] = []
     seen: dict[tuple[str, int, str], list[int]] = {}
     for number, (boot, items) in enumerate(groups):
@@ -115,11 +121,11 @@ def group_incidents(events: Sequence[OomEvent]) -> tuple[Incident, ...]:
     return tuple(incidents)
 
 
-def _sort_key(item: _Item) -> tuple[int, float, int]:
-    """Order incidents by wall clock when known, else keep the input order."""
+def _zoned(item: _Item) -> float | None:
+    """The event's wall clock as a POSIX timestamp, when it carries a time zone."""
     if item.wall is not None and item.wall.tzinfo is not None:
-        return (0, item.wall.timestamp(), item.index)
-    return (1, 0.0, item.index)
+        return item.wall.timestamp()
+    return None
 
 
 def _with_repeats(incident: Incident, first: int, count: int) -> Incident:
