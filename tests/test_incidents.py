@@ -113,7 +113,8 @@ def test_wallclock_going_back_splits_without_a_reboot_and_orders_by_time() -> No
 
 def test_parsed_log_with_two_reports_and_a_reboot() -> None:
     report = (
-        "[{t:.6f}] {comm} invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n"
+        "[{t:.6f}] {comm} invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, "
+        "oom_score_adj=0\n"
         "[{t:.6f}] Out of memory: Killed process {pid} ({comm}) total-vm:1000kB, anon-rss:500kB, "
         "file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:40kB oom_score_adj:0\n"
     )
