@@ -13,7 +13,7 @@ already being reaped) are named in the results instead of being guessed silently
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from .model import Constraint, OomEvent, RankedTask, Task
@@ -376,11 +376,14 @@ def rank_tasks(
     totalpages: int,
     *,
     no_bonus_pids: frozenset[int] = frozenset(),
+    ignore_adj: bool = False,
 ) -> Ranking:
     """Every row of the task dump with its points, best first, in the era's tie order.
 
     Ineligible rows (oom_score_adj -1000 / oom_adj -17) come last with points 0.  The root
     bonus uses uid 0 as the proxy for CAP_SYS_ADMIN, except for ``no_bonus_pids``.
+    ``ignore_adj`` (totalpages unknown, every candidate with the same adj) ranks by the
+    adj-free points and prints no score.
     """
     page_kib, _ = page_kib_for(event)
     victim = event.victim
@@ -397,12 +400,16 @@ def rank_tasks(
             missing.add("swapents")
         ok = eligible(task)
         bonus = algorithm.root_bonus and task.uid == 0 and task.pid not in no_bonus_pids
-        points = points_for(task, algorithm, totalpages, page_kib, bonus=bonus) if ok else None
+        row = replace(task, oom_score_adj=0) if ignore_adj and ok else task
+        points = points_for(row, algorithm, totalpages, page_kib, bonus=bonus) if ok else None
+        score = None
+        if points is not None and not ignore_adj:
+            score = score_for(points, algorithm, totalpages)
         ranked = RankedTask(
             pid=task.pid,
             name=task.name,
             points=points if points is not None else 0,
-            score=score_for(points, algorithm, totalpages) if points is not None else None,
+            score=score,
             is_victim=task.pid == victim_pid,
             is_trigger=task.pid == trigger_pid,
             eligible=ok and points is not None,

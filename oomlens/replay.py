@@ -947,11 +947,10 @@ def _victim_step(
     denominator = total.pages
     reasons: list[str] = []
     if denominator is None:
-        # Points before the adj term do not need totalpages; with every adj 0 the order holds.
-        if (
-            any((t.oom_score_adj or 0) != 0 for t in event.tasks)
-            or algorithm is Algorithm.PER_MILLE
-        ):
+        # The adj term is adj * (totalpages / 1000): when every candidate has the same adj it
+        # shifts all of them alike, so the order holds without knowing totalpages.
+        adjs = {t.oom_score_adj or 0 for t in event.tasks if t.oom_score_adj != -1000}
+        if len(adjs) > 1 or algorithm in (Algorithm.PER_MILLE, Algorithm.PAGES_ROOT_ADJ):
             data["ranking"] = []
             return (
                 _step(
@@ -968,8 +967,12 @@ def _victim_step(
                 None,
             )
         denominator = 1000
-        reasons.append("totalpages unknown: ranked by raw pages (every oom_score_adj is 0)")
-    ranking = rank_tasks(event, algorithm, denominator)
+        reasons.append(
+            "totalpages unknown: ranked by rss + page tables + swap (every candidate has the same "
+            "oom_score_adj); points shown without the adj term"
+        )
+        data["points_without_adj"] = True
+    ranking = rank_tasks(event, algorithm, denominator, ignore_adj=total.pages is None)
     chosen_row = next((t for t in event.tasks if t.pid == chosen), None)
     page_kib, _ = page_kib_for(event)
     no_bonus: frozenset[int] = frozenset()
@@ -995,10 +998,13 @@ def _victim_step(
             adj_free = (chosen_row.oom_score_adj or 0) == 0
             implied = implied_totalpages(base, printed) if adj_free else None
             data["implied_totalpages"] = list(implied) if implied else None
-        reasons.append(_score_difference_reason(event, algorithm, total, ranking))
+        reasons.append(_score_difference_reason(recomputed, printed, total, ranking))
     rank = _rank_of(ranking.tasks, chosen)
+    # Unprinted swap entries (RHEL6-style tables) can reorder everything when swap is in use
+    # and the printed score shows the victim held more than its rss.
+    swap_hidden = "swapents" in ranking.missing_columns and event.swap_total_kib != 0
+    hidden = swap_hidden and printed is not None and recomputed is not None and recomputed < printed
     data["recomputed_score"] = recomputed
-    data["victim_rank"] = rank
     data["complete_inputs"] = ranking.complete_inputs
     data["missing_columns"] = list(ranking.missing_columns)
     top = list(ranking.tasks[:RANKING_TOP])
@@ -1006,7 +1012,17 @@ def _victim_step(
         if i > RANKING_TOP and (item.is_victim or item.is_trigger or item.pid == chosen):
             top.append(item)
     data["ranking"] = [_row(item, ranking.tasks.index(item) + 1) for item in top]
-    verdict, text = _selection_verdict(event, ranking, rank, chosen, algorithm, reasons, page_kib)
+    if hidden:
+        rank = None
+        verdict = "not_recomputable"
+        text = (
+            "The task table does not print swap entries or page tables, and the printed score is "
+            "higher than rss alone gives: the kernel counted memory the table does not show, so "
+            "the ranking cannot be re-checked."
+        )
+    else:
+        verdict, text = _selection_verdict(event, ranking, rank, chosen, algorithm, reasons)
+    data["victim_rank"] = rank
     data["reasons"] = reasons
     if printed is not None:
         text += (
@@ -1023,9 +1039,11 @@ def _victim_step(
 
 
 def _score_difference_reason(
-    event: OomEvent, algorithm: Algorithm, total: Totalpages, ranking: Ranking
+    recomputed: int, printed: int, total: Totalpages, ranking: Ranking
 ) -> str:
-    if not ranking.complete_inputs:
+    """Which unprinted input explains a recomputed score that differs from the printed one."""
+    # Missing columns can only add points, so they explain a recomputed score that is too low.
+    if recomputed < printed and not ranking.complete_inputs:
         return (
             "the task table does not print "
             + ", ".join(ranking.missing_columns)
@@ -1043,7 +1061,6 @@ def _selection_verdict(
     chosen: int | None,
     algorithm: Algorithm,
     reasons: list[str],
-    page_kib: int,
 ) -> tuple[str, str]:
     victim = event.victim
     top = ranking.tasks[0] if ranking.tasks else None
