@@ -950,7 +950,12 @@ def _victim_step(
         # The adj term is adj * (totalpages / 1000): when every candidate has the same adj it
         # shifts all of them alike, so the order holds without knowing totalpages.
         adjs = {t.oom_score_adj or 0 for t in event.tasks if t.oom_score_adj != -1000}
-        if len(adjs) > 1 or algorithm in (Algorithm.PER_MILLE, Algorithm.PAGES_ROOT_ADJ):
+        same_adj = len(adjs) <= 1
+        dominant = _dominates(event, chosen)
+        if not (same_adj or dominant) or algorithm in (
+            Algorithm.PER_MILLE,
+            Algorithm.PAGES_ROOT_ADJ,
+        ):
             data["ranking"] = []
             return (
                 _step(
@@ -967,9 +972,15 @@ def _victim_step(
                 None,
             )
         denominator = 1000
+        why = (
+            "every candidate has the same oom_score_adj"
+            if same_adj
+            else "the choice has both the most pages and the highest oom_score_adj, so it ranks "
+            "first for any totalpages"
+        )
         reasons.append(
-            "totalpages unknown: ranked by rss + page tables + swap (every candidate has the same "
-            "oom_score_adj); points shown without the adj term"
+            f"totalpages unknown: ranked by rss + page tables + swap ({why}); "
+            "points shown without the adj term"
         )
         data["points_without_adj"] = True
     ranking = rank_tasks(event, algorithm, denominator, ignore_adj=total.pages is None)
@@ -1036,6 +1047,25 @@ def _victim_step(
         rank,
         recomputed,
     )
+
+
+def _dominates(event: OomEvent, chosen: int | None) -> bool:
+    """The chosen row has at least the pages and the oom_score_adj of every other candidate."""
+    page_kib, _ = page_kib_for(event)
+    rows = [t for t in event.tasks or () if t.oom_score_adj != -1000]
+    mine = next((t for t in rows if t.pid == chosen), None)
+    if mine is None:
+        return False
+    base = base_pages(mine, page_kib)
+    if base is None:
+        return False
+    for other in rows:
+        other_base = base_pages(other, page_kib)
+        if other_base is None or other_base > base:
+            return False
+        if (other.oom_score_adj or 0) > (mine.oom_score_adj or 0):
+            return False
+    return True
 
 
 def _score_difference_reason(

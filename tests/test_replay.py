@@ -750,3 +750,19 @@ def test_synth_every_kind_replays_with_known_verdicts(era: str) -> None:
         for step in replay(event).steps:
             if step.step in allowed:
                 assert step.verdict in allowed[step.step], (kind, step)
+
+
+def test_unknown_totalpages_ranks_only_when_the_order_cannot_change() -> None:
+    memcg = Memcg(limit_path="/pod")  # limit line not printed
+    same = (task(1, 900, pgtables_bytes=0, adj=-997), task(2, 50, pgtables_bytes=0, adj=-997))
+    event = build(constraint="CONSTRAINT_MEMCG", memcg=memcg, tasks=same, victim=1)
+    assert replay(event).victim_rank == 1 and replay(event).totalpages is None
+    dominated = (task(1, 900, pgtables_bytes=0, adj=-997), task(2, 50, pgtables_bytes=0, adj=-998))
+    event = build(constraint="CONSTRAINT_MEMCG", memcg=memcg, tasks=dominated, victim=1)
+    assert replay(event).victim_rank == 1
+    assert data(event, StepName.VICTIM_SELECTION)["points_without_adj"] is True
+    # a smaller task with a higher adj could win for a large enough totalpages
+    open_case = (task(1, 900, pgtables_bytes=0, adj=0), task(2, 50, pgtables_bytes=0, adj=500))
+    event = build(constraint="CONSTRAINT_MEMCG", memcg=memcg, tasks=open_case, victim=1)
+    assert verdict(event, StepName.VICTIM_SELECTION) == "unknown"
+    assert replay(event).victim_rank is None
