@@ -182,8 +182,6 @@ def _zones_allowed(event: OomEvent, decoding: GfpDecoding | None) -> tuple[str, 
     highest = caps.zone
     if highest == "HighMem" and "HighMem" not in configured:
         highest = "Normal"  # 64-bit: __GFP_HIGHMEM means Normal
-    if highest == "Movable" and "HighMem" not in configured:
-        pass
     limit = ZONE_ORDER.index(highest)
     return tuple(z for z in ZONE_ORDER[: limit + 1] if z in configured or z == highest)
 
