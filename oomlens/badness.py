@@ -396,7 +396,7 @@ def rank_tasks(
             missing.add("rss")
         if task.pgtables_bytes is None and task.nr_ptes is None:
             missing.add("page tables")
-        if task.swapents is None:
+        if task.swapents is None and event.swap_total_kib != 0:  # no swap: known to be 0
             missing.add("swapents")
         ok = eligible(task)
         bonus = algorithm.root_bonus and task.uid == 0 and task.pid not in no_bonus_pids
