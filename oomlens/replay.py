@@ -59,12 +59,38 @@ SMALL_SHARE = 0.05
 Data = tuple[tuple[str, Any], ...]
 
 
+# Marker texts the steps cite as evidence; found in one regex pass over the report's lines.
+_MARKERS = (
+    "invoked oom-killer",
+    "page allocation failure",
+    "allocation stalls",
+    "Manual OOM execution",
+    "memory: usage",
+    "memory+swap: usage",
+    "swap: usage",
+    "Free swap",
+    "Total swap",
+    "Memory cgroup stats for",
+    "Tasks state",
+    "[ pid ]",
+    "[  pid  ]",
+    "no killable processes",
+    "Kernel panic",
+    "memory.oom.group",
+)
+_MARKER_RE = re.compile("|".join(re.escape(m) for m in _MARKERS))
+
+
 class _Lines:
-    """Line lookup for evidence (event.lines by physical line number)."""
+    """Line lookup for evidence (event.lines by physical line number, marker positions)."""
 
     def __init__(self, event: OomEvent) -> None:
-        self.by_number: dict[int, LogLine] = {line.number: line for line in event.lines}
-        self.lines = event.lines
+        self.by_number: dict[int, LogLine] = {}
+        self.markers: dict[str, list[int]] = {}
+        for line in event.lines:
+            self.by_number[line.number] = line
+            for found in _MARKER_RE.findall(line.text):
+                self.markers.setdefault(found, []).append(line.number)
 
     def evidence(self, numbers: Iterable[int | None]) -> tuple[Evidence, ...]:
         out: list[Evidence] = []
@@ -78,14 +104,16 @@ class _Lines:
                 out.append(Evidence(path=line.path, line=line.number, text=line.text))
         return tuple(out)
 
-    def first(self, *needles: str) -> int | None:
-        for line in self.lines:
-            if any(needle in line.text for needle in needles):
-                return line.number
-        return None
+    def all(self, *markers: str) -> list[int]:
+        """Line numbers holding any of ``markers`` (each one of ``_MARKERS``), in order."""
+        found: set[int] = set()
+        for marker in markers:
+            found.update(self.markers.get(marker, ()))
+        return sorted(found)
 
-    def all(self, *needles: str) -> list[int]:
-        return [line.number for line in self.lines if any(n in line.text for n in needles)]
+    def first(self, *markers: str) -> int | None:
+        numbers = self.all(*markers)
+        return numbers[0] if numbers else None
 
 
 def replay(event: OomEvent) -> Replay:
