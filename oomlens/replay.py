@@ -37,6 +37,7 @@ from .badness import (
 from .gfp import GfpDecoding, flags_for
 from .model import (
     Constraint,
+    EventKind,
     Evidence,
     LogLine,
     MemcgStats,
@@ -1241,6 +1242,14 @@ def _outcome_step(event: OomEvent, lines: _Lines) -> ReplayStep:
         text = f"The kernel panicked: {event.panic.strip()}"
         return _step(StepName.OUTCOME, "panic", text + ".", ev, data)
     if victim is None:
+        if event.kind is EventKind.ALLOCATION_FAILURE:
+            return _step(
+                StepName.OUTCOME,
+                "allocation_failed",
+                "The allocation failed and was reported; the OOM killer was not invoked.",
+                lines.evidence([lines.first("page allocation failure", "allocation stalls")]),
+                data,
+            )
         if no_killable is not None:
             return _step(
                 StepName.OUTCOME,

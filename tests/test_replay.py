@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -203,8 +204,6 @@ def test_algorithm_from_features_without_release() -> None:
 
 
 def _with_columns(event: OomEvent, columns: tuple[str, ...]) -> OomEvent:
-    from dataclasses import replace
-
     return replace(event, task_columns=columns)
 
 
@@ -657,6 +656,8 @@ def test_outcome_panic_no_victim_incomplete() -> None:
     none = build(lines=(line(80, "Out of memory and no killable processes..."),))
     assert verdict(none, StepName.OUTCOME) == "no_victim"
     assert verdict(build(complete=False), StepName.OUTCOME) == "incomplete"
+    failure = replace(build(), kind=EventKind.ALLOCATION_FAILURE)
+    assert verdict(failure, StepName.OUTCOME) == "allocation_failed"
 
 
 # --------------------------------------------------------------------------- JSON
@@ -740,6 +741,7 @@ def test_synth_every_kind_replays_with_known_verdicts(era: str) -> None:
             "unknown",
         },
         StepName.OUTCOME: {
+            "allocation_failed",
             "killed",
             "reaped",
             "reap_failed",
@@ -749,11 +751,19 @@ def test_synth_every_kind_replays_with_known_verdicts(era: str) -> None:
             "unknown",
         },
     }
+    expected = {
+        ("allocation_failure", StepName.OUTCOME): "allocation_failed",
+        ("panic_no_killable", StepName.OUTCOME): "panic",
+        ("manual", StepName.REQUEST): "manual",
+        ("memcg", StepName.FREE_PAGES): "not_applicable",
+    }
     for kind in synth.KINDS:
         _, event = _synth_event(era, kind, 0)
         for step in replay(event).steps:
             if step.step in allowed:
                 assert step.verdict in allowed[step.step], (kind, step)
+            if (kind, step.step) in expected:
+                assert step.verdict == expected[(kind, step.step)], (kind, step)
 
 
 def test_unknown_totalpages_ranks_only_when_the_order_cannot_change() -> None:
