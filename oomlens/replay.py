@@ -56,6 +56,9 @@ ZONE_ORDER = ("DMA", "DMA32", "Normal", "HighMem", "Movable", "Device")
 RANKING_TOP = 10
 # Reclaimable leftovers below this share of the memory in play count as "nothing left".
 SMALL_SHARE = 0.05
+# A zone this close above min + reserve counts as "near": the counters are printed after the
+# allocation failed, so a few pages may have come back meanwhile.
+NEAR_MIN_PCT = 10
 
 Data = tuple[tuple[str, Any], ...]
 
@@ -411,35 +414,42 @@ def _free_pages_step(
     usable_rows = [r for r in rows if r["usable"]]
     known = [r for r in usable_rows if r["below_min"] is not None]
     below = [r for r in known if r["below_min"]]
+    near = [r for r in known if not r["below_min"] and _near_min(r)]
+    above = [r for r in known if not r["below_min"] and not _near_min(r)]
     need_kib = page_kib << max(order, 0)
     fragmented = None
-    if (
-        order > 0
-        and usable_rows
-        and all(r["largest_free_block_kib"] is not None for r in usable_rows)
-    ):
-        fragmented = all(r["largest_free_block_kib"] < need_kib for r in usable_rows) and not below
+    # Zones above their minimum could still fail a high-order request with no block that big.
+    open_rows = [r for r in usable_rows if r["below_min"] is False]
+    if order > 0 and open_rows and all(r["largest_free_block_kib"] is not None for r in open_rows):
+        fragmented = all(r["largest_free_block_kib"] < need_kib for r in open_rows)
     imbalance = None
     if len(node_free) > 1:
         nodes_below = {r["node"] for r in below}
-        nodes_fine = {r["node"] for r in known if not r["below_min"]} - nodes_below
+        nodes_fine = {r["node"] for r in above} - nodes_below
         imbalance = bool(nodes_below) and bool(nodes_fine)
     data: dict[str, Any] = {
         "zones": rows,
         "reserve_index": reserve_index,
         "usable_zones": len(usable_rows),
-        "zones_below_min": [f"{'' if r['node'] is None else r['node']}:{r['zone']}" for r in below],
+        "zones_below_min": [_zone_key(r) for r in below],
+        "zones_near_min": [_zone_key(r) for r in near],
         "free_usable_kib": sum(r["free_kib"] or 0 for r in usable_rows),
         "numa_imbalance": imbalance,
         "fragmented": fragmented,
     }
     evidence = lines.evidence(evidence_lines)
-    names = ", ".join(
-        f"{'Node ' + str(r['node']) + ' ' if r['node'] is not None else ''}{r['zone']} "
-        f"{_fmt_kib(r['free_kib'])} free vs min {_fmt_kib(r['min_kib'])}"
-        + (f" + reserve {_fmt_kib(r['reserve_kib'])}" if r["reserve_kib"] else "")
-        for r in (below or usable_rows)[:4]
-    )
+    names = ", ".join(_zone_text(r) for r in (below + near or usable_rows)[:4])
+    if rows and not usable_rows:
+        shown = ", ".join(_zone_key(r) for r in rows[:6])
+        return _step(
+            StepName.FREE_PAGES,
+            "no_usable_zone",
+            f"None of the zones printed for the allowed nodes ({shown}) may serve this request "
+            f"(zones up to {zones_allowed[-1] if zones_allowed else '?'}): free memory there "
+            "could not help.",
+            lines.evidence(r["line"] for r in rows[:6]),
+            data,
+        )
     if not known:
         return _step(
             StepName.FREE_PAGES,
@@ -449,21 +459,51 @@ def _free_pages_step(
             data,
         )
     if len(below) == len(known):
-        verdict, text = (
-            "exhausted",
-            f"Every zone the request may use was at or below its minimum: {names}.",
+        verdict = "exhausted"
+        text = f"Every zone the request may use was at or below its minimum: {names}."
+    elif not above:
+        verdict = "near_min"
+        text = (
+            f"Every usable zone was at or within {NEAR_MIN_PCT}% of its minimum: {names} "
+            "(the counters are read after the failure, so a zone may have recovered a little)."
         )
     elif below:
         verdict, text = "partial", f"Some usable zones were at or below their minimum: {names}."
     else:
         verdict = "above_min"
-        text = f"No usable zone was below its minimum ({names})"
-        if fragmented:
-            text += f"; but no free block of {_fmt_kib(need_kib)} was left (fragmentation)"
+        text = (
+            "No usable zone was near its minimum ("
+            + ", ".join(_zone_text(r) for r in usable_rows[:4])
+            + ")"
+        )
         text += "."
+    if fragmented:
+        text += (
+            f" No zone above its minimum had a free block of {_fmt_kib(need_kib)} "
+            f"(order {order}): fragmentation."
+        )
     if imbalance:
         text += " Some allowed nodes were exhausted while others still had free memory."
     return _step(StepName.FREE_PAGES, verdict, text, evidence, data)
+
+
+def _near_min(row: dict[str, Any]) -> bool:
+    free, low = row["free_kib"], row["min_kib"]
+    if free is None or low is None:
+        return False
+    return bool(free * 100 <= (low + (row["reserve_kib"] or 0)) * (100 + NEAR_MIN_PCT))
+
+
+def _zone_key(row: dict[str, Any]) -> str:
+    return f"{'' if row['node'] is None else row['node']}:{row['zone']}"
+
+
+def _zone_text(row: dict[str, Any]) -> str:
+    node = f"Node {row['node']} " if row["node"] is not None else ""
+    text = f"{node}{row['zone']} {_fmt_kib(row['free_kib'])} free vs min {_fmt_kib(row['min_kib'])}"
+    if row["reserve_kib"]:
+        text += f" + reserve {_fmt_kib(row['reserve_kib'])}"
+    return text
 
 
 def _largest_block_kib(event: OomEvent, zone: Zone) -> int | None:

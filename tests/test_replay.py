@@ -375,6 +375,25 @@ def test_free_pages_partial_numa_and_above_min_fragmented() -> None:
     assert data(frag, StepName.FREE_PAGES)["fragmented"] is True
 
 
+def test_free_pages_near_min_and_no_usable_zone() -> None:
+    near = (_zone("Normal", 36376, 34644, (0, 0, 0, 0), node=3),)
+    event = build(memory=MemoryState(zones=near, page_size_kib=4))
+    assert verdict(event, StepName.FREE_PAGES) == "near_min"
+    assert data(event, StepName.FREE_PAGES)["zones_near_min"] == ["3:Normal"]
+    # cpuset node 4 holds only a Movable zone; GFP_HIGHUSER may not use it.
+    movable = (_zone("Movable", 130021408, 9140, (0, 0, 0, 0), node=4, line_no=20),)
+    event = build(
+        release="5.8.2",
+        gfp_mask="0x500cc2(GFP_HIGHUSER|__GFP_ACCOUNT)",
+        memory=MemoryState(zones=movable, page_size_kib=4),
+        lines=(line(20, "Node 4 Movable free:130021408kB"),),
+    )
+    event = replace(event, mems_allowed="4")
+    assert verdict(event, StepName.FREE_PAGES) == "no_usable_zone"
+    step = replay(event).step(StepName.FREE_PAGES)
+    assert step is not None and [e.line for e in step.evidence] == [20]
+
+
 def test_free_pages_memcg_and_unknown() -> None:
     memcg = build(constraint="CONSTRAINT_MEMCG", memcg=Memcg(limit_kib=100, usage_kib=100))
     assert verdict(memcg, StepName.FREE_PAGES) == "not_applicable"
@@ -721,7 +740,15 @@ def test_synth_every_kind_replays_with_known_verdicts(era: str) -> None:
             "ordinary",
             "unknown",
         },
-        StepName.FREE_PAGES: {"exhausted", "partial", "above_min", "not_applicable", "unknown"},
+        StepName.FREE_PAGES: {
+            "exhausted",
+            "near_min",
+            "partial",
+            "above_min",
+            "no_usable_zone",
+            "not_applicable",
+            "unknown",
+        },
         StepName.RECLAIM: {
             "exhausted",
             "swap_available",
@@ -780,3 +807,32 @@ def test_unknown_totalpages_ranks_only_when_the_order_cannot_change() -> None:
     event = build(constraint="CONSTRAINT_MEMCG", memcg=memcg, tasks=open_case, victim=1)
     assert verdict(event, StepName.VICTIM_SELECTION) == "unknown"
     assert replay(event).victim_rank is None
+
+
+@pytest.mark.parametrize("era", [e for e in synth.ERAS if e != "2.6.32-rhel6"])
+@pytest.mark.parametrize("kind", ["oom_kill", "manual"])
+@pytest.mark.parametrize("seed", range(4))
+def test_synth_global_victim_and_score_are_recomputed_exactly(
+    era: str, kind: str, seed: int
+) -> None:
+    report, event = _synth_event(era, kind, seed)
+    r = replay(event)
+    assert r.totalpages == report.totalpages  # pages RAM - reserved + Total swap
+    assert r.victim_rank == 1
+    printed = event.selected.score if event.selected is not None else None
+    assert r.recomputed_score == printed
+    if printed is not None:
+        assert printed == report.score(report.victim)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_synth_rhel6_scores_differ_only_by_unprinted_columns(seed: int) -> None:
+    # RHEL6's table prints neither nr_ptes nor swapents; the kernel counted both.
+    _, event = _synth_event("2.6.32-rhel6", "oom_kill", seed)
+    r = replay(event)
+    printed = event.selected.score if event.selected is not None else None
+    assert printed is not None and r.recomputed_score is not None
+    assert r.recomputed_score <= printed
+    if r.recomputed_score < printed:
+        reasons = data(event, StepName.VICTIM_SELECTION)["reasons"]
+        assert any("does not print page tables" in x for x in reasons)
