@@ -707,7 +707,10 @@ def _global_reclaim(event: OomEvent, lines: _Lines, decoding: GfpDecoding | None
         parts.append(f"swap {_fmt_kib(swap_free)} free of {_fmt_kib(swap_total)}")
     if unreclaimable_nodes or unreclaimable_zones:
         parts.append("kswapd had given up (all_unreclaimable)")
-    if caps is not None and (not caps.can_io or not caps.can_fs):
+    if event.manual or event.trigger.order == -1:
+        verdict = "not_applicable"
+        parts.append("the OOM killer was started by hand (sysrq-f), not by failed reclaim")
+    elif caps is not None and (not caps.can_io or not caps.can_fs):
         verdict = "blocked"
         parts.append(
             "the request could not do I/O or call filesystems, so it could not swap or write back"
@@ -1324,7 +1327,7 @@ def _outcome_step(event: OomEvent, lines: _Lines) -> ReplayStep:
     if len(event.kills) > 1:
         text += f", and {len(event.kills) - 1} more task(s)"
     if reap is None:
-        text += "; no reaper line follows (the task exited by itself, or the reaper skipped it)"
+        text += "; no oom_reaper line follows"
         verdict = "killed"
     elif not reap.success:
         data["reap_success"] = False

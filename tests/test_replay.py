@@ -755,6 +755,7 @@ def test_synth_every_kind_replays_with_known_verdicts(era: str) -> None:
             "blocked",
             "cache_left",
             "limit_reached",
+            "not_applicable",
             "unknown",
         },
         StepName.VICTIM_SELECTION: {
@@ -782,6 +783,7 @@ def test_synth_every_kind_replays_with_known_verdicts(era: str) -> None:
         ("allocation_failure", StepName.OUTCOME): "allocation_failed",
         ("panic_no_killable", StepName.OUTCOME): "panic",
         ("manual", StepName.REQUEST): "manual",
+        ("manual", StepName.RECLAIM): "not_applicable",
         ("memcg", StepName.FREE_PAGES): "not_applicable",
     }
     for kind in synth.KINDS:
