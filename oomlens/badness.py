@@ -389,22 +389,30 @@ def rank_tasks(
     victim = event.victim
     victim_pid = victim.pid if victim is not None else None
     trigger_pid = event.trigger.pid
-    rows: list[tuple[int, int, RankedTask]] = []
+    root_bonus = algorithm.root_bonus
+    later_wins = algorithm.later_wins_ties
+    recomputable = algorithm.recomputable
+    swap_known_zero = event.swap_total_kib == 0
+    # (sort key, ranked task); the key orders eligible rows by points, then by the era's
+    # tie rule, and puts ineligible rows last in table order.
+    rows: list[tuple[tuple[int, int, int], RankedTask]] = []
     missing: set[str] = set()
     for index, task in enumerate(event.tasks or ()):
         if task.rss_pages is None:
             missing.add("rss")
         if task.pgtables_bytes is None and task.nr_ptes is None:
             missing.add("page tables")
-        if task.swapents is None and event.swap_total_kib != 0:  # no swap: known to be 0
+        if task.swapents is None and not swap_known_zero:
             missing.add("swapents")
-        ok = eligible(task)
-        bonus = algorithm.root_bonus and task.uid == 0 and task.pid not in no_bonus_pids
-        row = replace(task, oom_score_adj=0) if ignore_adj and ok else task
-        points = points_for(row, algorithm, totalpages, page_kib, bonus=bonus) if ok else None
-        score = None
-        if points is not None and not ignore_adj:
-            score = score_for(points, algorithm, totalpages)
+        ok = eligible(task) and recomputable and task.rss_pages is not None
+        points: int | None = None
+        score: int | None = None
+        if ok:
+            bonus = root_bonus and task.uid == 0 and task.pid not in no_bonus_pids
+            row = replace(task, oom_score_adj=0) if ignore_adj else task
+            points = points_for(row, algorithm, totalpages, page_kib, bonus=bonus)
+            if points is not None and not ignore_adj:
+                score = score_for(points, algorithm, totalpages)
         ranked = RankedTask(
             pid=task.pid,
             name=task.name,
@@ -412,14 +420,17 @@ def rank_tasks(
             score=score,
             is_victim=task.pid == victim_pid,
             is_trigger=task.pid == trigger_pid,
-            eligible=ok and points is not None,
+            eligible=points is not None,
             line=task.line,
         )
-        order = -index if algorithm.later_wins_ties else index
-        rows.append((0 if ranked.eligible else 1, order, ranked))
-    rows.sort(key=lambda r: (r[0], -r[2].points if r[0] == 0 else 0, r[1]))
+        if points is None:
+            key = (1, 0, index)
+        else:
+            key = (0, -points, -index if later_wins else index)
+        rows.append((key, ranked))
+    rows.sort(key=lambda r: r[0])
     return Ranking(
-        tasks=tuple(r[2] for r in rows),
+        tasks=tuple(r[1] for r in rows),
         complete_inputs=not missing,
         missing_columns=tuple(sorted(missing)),
         no_bonus_pids=tuple(sorted(no_bonus_pids)),
