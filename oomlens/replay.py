@@ -82,6 +82,7 @@ _MARKERS = (
     "no killable processes",
     "Kernel panic",
     "memory.oom.group",
+    "is already exiting",
 )
 
 
@@ -1210,9 +1211,12 @@ def _selection_verdict(
         )
     assert top is not None
     chosen_item = ranking.tasks[rank - 1]
+    scope = ""
+    if event.memcg is not None and event.memcg.limit_path and _is_memcg(event):
+        scope = f" in the cgroup {event.memcg.limit_path} (the table lists only its members)"
     head = (
         f"{algorithm.value} badness of {sum(1 for t in ranking.tasks if t.eligible)} eligible "
-        f"tasks: the kernel's choice {chosen_item.name} ({chosen}) ranks #{rank} "
+        f"tasks{scope}: the kernel's choice {chosen_item.name} ({chosen}) ranks #{rank} "
         f"with {chosen_item.points} points"
     )
     if rank == 1:
@@ -1303,6 +1307,16 @@ def _outcome_step(event: OomEvent, lines: _Lines) -> ReplayStep:
                 "allocation_failed",
                 "The allocation failed and was reported; the OOM killer was not invoked.",
                 lines.evidence([lines.first("page allocation failure", "allocation stalls")]),
+                data,
+            )
+        exiting = lines.first("is already exiting")
+        if exiting is not None:
+            return _step(
+                StepName.OUTCOME,
+                "no_victim",
+                "The selected task was already exiting, so the kernel skipped the kill and let "
+                "it free its memory.",
+                lines.evidence([exiting]),
                 data,
             )
         if no_killable is not None:

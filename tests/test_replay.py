@@ -675,6 +675,12 @@ def test_outcome_panic_no_victim_incomplete() -> None:
     none = build(lines=(line(80, "Out of memory and no killable processes..."),))
     assert verdict(none, StepName.OUTCOME) == "no_victim"
     assert verdict(build(complete=False), StepName.OUTCOME) == "incomplete"
+    exiting = build(
+        lines=(
+            line(80, "Out of memory: OOM victim 7 (x) is already exiting. Skip killing the task"),
+        )
+    )
+    assert verdict(exiting, StepName.OUTCOME) == "no_victim"
     failure = replace(build(), kind=EventKind.ALLOCATION_FAILURE)
     assert verdict(failure, StepName.OUTCOME) == "allocation_failed"
 
