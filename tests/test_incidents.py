@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from oomlens.api import analyze_text
 from oomlens.incidents import GAP_S, group_incidents
 from oomlens.model import (
     EventKind,
     EventTime,
+    Incident,
     IncidentPattern,
     Kill,
     OomEvent,
@@ -128,3 +131,31 @@ def test_parsed_log_with_two_reports_and_a_reboot() -> None:
     incidents = group_incidents(events)
     assert [(i.boot, len(i.events)) for i in incidents] == [(0, 2), (1, 1)]
     assert incidents[0].victims[0].pids == (10, 11)
+
+
+def test_corpus_storm_and_repeats() -> None:
+    from conftest import CORPUS_DIR
+
+    from oomlens.api import analyze_paths
+
+    def incidents(prefix: str) -> tuple[Incident, ...]:
+        paths = sorted((CORPUS_DIR / "real").glob(f"{prefix}_*.log"))
+        if not paths:
+            pytest.skip("shared corpus not found")
+        return group_incidents(analyze_paths([str(paths[0])]).events)
+
+    # 018: firefox, xz and python killed within 3 s (uptime 18:56:29 -> 18:56:32).
+    (storm,) = incidents("018")
+    assert storm.kill_storm and storm.kills == 3 and storm.duration_s == pytest.approx(3.0, abs=0.5)
+    # 025: two global OOMs 11.7 s apart on one host; memeater-10521 then memeater-10522.
+    (pair,) = incidents("025")
+    assert pair.pattern is IncidentPattern.REPEATED
+    assert pair.duration_s == pytest.approx(11.684282)
+    # 110: three memcg OOMs within 13 ms (a memory.max write), two kills then none.
+    (burst,) = incidents("110")
+    assert [t.kind for t in burst.timeline] == [
+        EventKind.OOM_KILL,
+        EventKind.OOM_KILL,
+        EventKind.OOM_NO_KILL,
+    ]
+    assert burst.kills == 2 and not burst.kill_storm
