@@ -6,7 +6,7 @@ from dataclasses import fields, is_dataclass
 from typing import Any
 
 from .gfp import flags_for
-from .model import Analysis, CallTrace, Kill, MemoryState, OomEvent, Task
+from .model import Analysis, CallTrace, Kill, MemoryState, OomEvent, Replay, Task
 
 SCHEMA = "oomlens/1"
 
@@ -248,4 +248,18 @@ def findings_to_json(findings: Sequence[Finding]) -> list[dict[str, Any]]:
             ],
         }
         for f in findings
+    ]
+
+
+def replay_to_json(replay: Replay) -> list[dict[str, Any]]:
+    """The replay steps as the JSON ``replay`` list (keys per step in docs/replay.md)."""
+    return [
+        {
+            "step": step.step.value,
+            "verdict": step.verdict,
+            "summary": step.summary,
+            "evidence": [{"path": e.path, "line": e.line, "text": e.text} for e in step.evidence],
+            "data": dict(step.data),
+        }
+        for step in replay.steps
     ]
