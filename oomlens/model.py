@@ -752,3 +752,4 @@ class Analysis:
     diagnostics: tuple[Diagnostic, ...]
     failed_inputs: tuple[str, ...] = ()
     explained: tuple[ExplainedEvent, ...] = ()  # aligned with events once explained
+    incidents: tuple[Incident, ...] = ()
