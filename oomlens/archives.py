@@ -53,6 +53,7 @@ from .reader import (
 
 __all__ = [
     "DEFAULT_MAX_MEMBER_BYTES",
+    "LIMIT_MESSAGE",
     "BadInput",
     "HostnameHint",
     "Locator",
@@ -67,6 +68,7 @@ MAX_DEPTH = 3  # archives inside archives inside archives; deeper ones are not o
 INLINE_BYTES = 32 << 20  # members up to this raw size travel to workers with their bytes
 NESTED_ZIP_BYTES = 256 << 20  # a zip inside another archive is read into memory (needs seek)
 _HOSTNAME_BYTES = 512
+LIMIT_MESSAGE = "decompressed data exceeds the limit"
 _SNIFF_BYTES = 64 * 1024
 _CHUNK = 1 << 20
 
@@ -181,7 +183,7 @@ def _clean(name: str) -> str:
     return name.rstrip("/")
 
 
-def _is_archive_name(name: str) -> bool:
+def is_archive_name(name: str) -> bool:
     return name.lower().endswith(_ARCHIVE_SUFFIXES)
 
 
@@ -215,8 +217,7 @@ class _LimitSource:
         self._left -= len(data)
         if self._left < 0:
             raise InputError(
-                f"decompressed data exceeds the limit of {self._limit} bytes "
-                "(--max-member-bytes); skipped",
+                f"{LIMIT_MESSAGE} of {self._limit} bytes (--max-member-bytes); skipped",
                 ErrorLocation(self._path),
             )
         return data
@@ -456,7 +457,7 @@ class Walker:
             if base == "hostname":
                 self._note_hostname_file(root, rel, path)
                 continue
-            if _is_archive_name(base) or self._selected(rel):
+            if is_archive_name(base) or self._selected(rel):
                 self.bytes_total += info.st_size
                 yield from self._top_file(path, info, root=root, explicit=False, seen=seen)
         for sub in sorted(subdirs):
@@ -638,7 +639,7 @@ class Walker:
             with opener() as handle:
                 self._hint(display, name, hostname_from_bytes(handle.read(_HOSTNAME_BYTES)))
             return
-        nested = _is_archive_name(base)
+        nested = is_archive_name(base)
         if not nested and not self._selected(name):
             return
         if size > self.options.max_member_bytes:
