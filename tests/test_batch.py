@@ -428,7 +428,7 @@ def test_parse_cgroup() -> None:
 
 
 def row(path: str, uptime: float | None, wall: str | None, pid: int = 7) -> dict[str, Any]:
-    base: dict[str, Any] = {name: None for name in COLUMN_NAMES}
+    base: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
     base.update(
         host="h",
         host_from="log",
