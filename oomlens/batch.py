@@ -21,7 +21,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -944,37 +944,69 @@ def summary_context(result: BatchResult, top: int = 15) -> dict[str, Any]:
     }
 
 
+_MAX_BARS = 60
+
+
+def _buckets(first: datetime, last: datetime) -> tuple[str, str, list[str]]:
+    """(unit, strftime format, every bucket label from first to last): the finest of hour,
+    day, month, year that needs at most ``_MAX_BARS`` bars, empty ones included."""
+    span = last - first
+    if span <= timedelta(hours=_MAX_BARS - 1):
+        unit, fmt, step = "hour", "%Y-%m-%d %H:00", timedelta(hours=1)
+        start = first.replace(minute=0, second=0, microsecond=0)
+    elif span <= timedelta(days=_MAX_BARS - 1):
+        unit, fmt, step = "day", "%Y-%m-%d", timedelta(days=1)
+        start = first.replace(hour=0, minute=0, second=0, microsecond=0)
+    else:
+        months = (last.year - first.year) * 12 + last.month - first.month
+        if months < _MAX_BARS:
+            labels = []
+            year, month = first.year, first.month
+            for _ in range(months + 1):
+                labels.append(f"{year:04d}-{month:02d}")
+                year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+            return "month", "%Y-%m", labels
+        return "year", "%Y", [str(y) for y in range(first.year, last.year + 1)]
+    labels = []
+    moment = start
+    while moment <= last:
+        labels.append(moment.strftime(fmt))
+        moment += step
+    return unit, fmt, labels
+
+
 def _timeline(rows: Sequence[Row]) -> dict[str, Any]:
-    """Events per day (per hour when they all fall within two days), as SVG bar geometry."""
-    moments = [e for r in rows if (e := _epoch(r["wallclock"])) is not None]
+    """Events per hour, day, month or year (UTC) as SVG bar geometry, empty periods kept so
+    the axis is a time axis."""
+    moments = [
+        datetime.fromtimestamp(e[0], UTC) for r in rows if (e := _epoch(r["wallclock"])) is not None
+    ]
     if not moments:
         return {"bars": [], "unit": None, "width": 0, "height": 0, "max": 0, "undated": len(rows)}
-    span = max(m[0] for m in moments) - min(m[0] for m in moments)
-    hourly = span <= 2 * 86400
-    fmt = "%Y-%m-%d %H:00" if hourly else "%Y-%m-%d"
-    counts = Counter(datetime.fromtimestamp(m[0], UTC).strftime(fmt) for m in moments)
-    keys = sorted(counts)
+    unit, fmt, labels = _buckets(min(moments), max(moments))
+    counts = Counter(m.strftime(fmt) for m in moments)
     top = max(counts.values())
-    bar_w, gap, height, label_h = 18, 4, 120, 70
+    bar_w, gap, height, label_h = 14, 3, 120, 90
     bars = []
-    for i, key in enumerate(keys):
-        h = round(counts[key] * height / top)
+    for i, label in enumerate(labels):
+        h = round(counts[label] * height / top)
+        x = i * (bar_w + gap) + 30
         bars.append(
             {
-                "x": i * (bar_w + gap) + 30,
+                "x": x,
                 "y": height - h + 10,
                 "w": bar_w,
                 "h": h,
-                "label": key,
-                "count": counts[key],
-                "label_x": i * (bar_w + gap) + 30 + bar_w // 2,
+                "label": label,
+                "count": counts[label],
+                "label_x": x + bar_w // 2,
                 "label_y": height + 16,
             }
         )
     return {
         "bars": bars,
-        "unit": "hour" if hourly else "day",
-        "width": len(keys) * (bar_w + gap) + 40,
+        "unit": unit,
+        "width": len(labels) * (bar_w + gap) + 90,  # room for the last slanted label
         "height": height + 10 + label_h,
         "max": top,
         "undated": len(rows) - len(moments),
