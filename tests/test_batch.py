@@ -299,6 +299,7 @@ def test_cli_exit_codes_and_outputs(fleet: Path, tmp_path: Path) -> None:
     out = tmp_path / "events.parquet"
     done = runner.invoke(app, ["batch", str(fleet), "-o", str(out), "--no-index", "-j", "1"])
     assert done.exit_code == 0, done.output
+    assert "oomlens batch: " in done.stderr  # plain progress counts: stderr is no terminal
     table = pd.read_parquet(out)
     assert len(table) == 6 and list(table.columns) == list(COLUMN_NAMES)
     assert sorted(len(s) for s in table["sources"]) == [1, 1, 1, 1, 1, 3]
@@ -488,3 +489,20 @@ def test_xz_member_and_lzma_logs(tmp_path: Path) -> None:
     assert [(r["host"], r["victim_pid"]) for r in result.rows] == [
         ("xz1", victim(report(21))["pid"])
     ]
+
+
+def test_timeline_buckets() -> None:
+    from oomlens.batch import _buckets
+
+    start = datetime(2024, 3, 1, 22, 30, tzinfo=UTC)
+    unit, _fmt, labels = _buckets(start, start + timedelta(hours=3))
+    assert unit == "hour" and labels == [
+        f"2024-03-{d} {h}:00" for d, h in [("01", 22), ("01", 23), ("02", "00"), ("02", "01")]
+    ]
+    unit, _fmt, labels = _buckets(start, start + timedelta(days=10))
+    assert unit == "day" and len(labels) == 11 and labels[0] == "2024-03-01"
+    unit, _fmt, labels = _buckets(start, datetime(2025, 2, 1, tzinfo=UTC))
+    assert unit == "month" and labels[0] == "2024-03" and labels[-1] == "2025-02"
+    assert len(labels) == 12
+    unit, _fmt, labels = _buckets(datetime(2010, 1, 1, tzinfo=UTC), start)
+    assert unit == "year" and labels == [str(y) for y in range(2010, 2025)]
