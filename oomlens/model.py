@@ -266,6 +266,21 @@ class MemInfo:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PerCpuPages:
+    """≤3.x per-cpu list row ``CPU    0: hi:  186, btch:  31 usd:  69`` under the heading
+    ``[Node 0 ]DMA32 per-cpu:`` (pages); 2.6.2x ``cpu 0 hot: high 186, batch 31 used:77``."""
+
+    node: int | None
+    zone: str | None
+    cpu: int
+    high_pages: int | None = None
+    batch_pages: int | None = None
+    count_pages: int | None = None
+    list: str | None = None  # 2.6.2x "hot" / "cold"; None for the single-list form
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NodeMemory:
     """The 4.8+ per-node line ``Node 0 active_anon:48kB ... all_unreclaimable? no`` (kB)."""
 
@@ -460,6 +475,7 @@ class MemoryState:
     slab_excessive: bool = False  # "excessive unreclaimable slab but cannot dump stats"
     allocation_profile: tuple[AllocationSite, ...] = ()
     page_size_kib: int | None = None  # from the smallest buddy block; None when no buddy line
+    per_cpu: tuple[PerCpuPages, ...] = ()  # ≤3.x per-cpu page lists
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

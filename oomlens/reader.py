@@ -27,11 +27,13 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from queue import Queue
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, Protocol, cast
 
 import zstandard
@@ -56,6 +58,7 @@ _INPUT_CHUNK = 256 * 1024  # compressed bytes fed to a decompressor per call
 # Decompressed bytes per decompressor call: small enough to stay in CPU cache until copied
 # into the caller's buffer (8 MiB steps measured up to 2x slower on highly compressible gzip).
 _OUTPUT_STEP = 1024 * 1024
+_PREFETCH_DEPTH = 12  # 1 MiB chunks a decompressing thread may run ahead (over one scan read)
 _PEEK_CHUNK = 64 * 1024  # granularity of lookahead reads (sniffing, readline)
 _OUTPUT_BATCH = 256 * 1024  # converted journal text handed out per chunk
 _SPOOL_CHUNK = 1024 * 1024
@@ -567,6 +570,57 @@ class _CodecSource(_ChunkSource):
         self._upstream.close()
 
 
+class _Prefetch(_ChunkSource):
+    """Runs a decompressing source in a thread, a few chunks ahead of the reader.
+
+    zlib, bz2, lzma and zstandard release the GIL while they decompress, so the scan of one
+    chunk overlaps the decompression of the next; memory stays at ``_PREFETCH_DEPTH`` chunks.
+    An exception in the thread is handed over in order and raised by ``read``.
+    """
+
+    def __init__(self, source: _Source) -> None:
+        self._source = source
+        self._queue: Queue[bytes | BaseException] = Queue(maxsize=_PREFETCH_DEPTH)
+        self._stop = threading.Event()
+        self._rest = b""
+        self._done = False
+        self._thread = threading.Thread(target=self._run, name="oomlens-decompress", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                data = self._source.read(_OUTPUT_STEP)
+                self._queue.put(data)
+                if not data:
+                    return
+        except BaseException as exc:  # handed over to the reading thread
+            self._queue.put(exc)
+
+    def read(self, size: int, /) -> bytes:
+        if not self._rest:
+            if self._done:
+                return b""
+            item = self._queue.get()
+            if isinstance(item, BaseException):
+                self._done = True
+                raise item
+            if not item:
+                self._done = True
+                return b""
+            self._rest = item
+        data, self._rest = self._rest[:size], self._rest[size:]
+        return data
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():  # unblock a producer waiting on a full queue
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._thread.join(timeout=0.05)
+        self._source.close()
+
+
 class _ZstdFrameTracker:
     """Follows the zstd frame layout of the compressed bytes without decoding them.
 
@@ -742,7 +796,7 @@ def _open_decoded(path: str, stack: ExitStack) -> tuple[_Stream, str | None, flo
     if codec is None:
         return raw, None, mtime, regular
     source: _Source = _ZstdSource(raw) if codec == "zstd" else _CodecSource(raw, codec)
-    return stack.enter_context(_Stream(source, path, codec)), codec, mtime, regular
+    return stack.enter_context(_Stream(_Prefetch(source), path, codec)), codec, mtime, regular
 
 
 def _open(path: str, stack: ExitStack) -> OpenedInput:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import fields, is_dataclass
 from typing import Any
 
 from .gfp import flags_for
-from .model import Analysis, Kill, OomEvent, Task
+from .model import Analysis, CallTrace, Kill, MemoryState, OomEvent, Task
 
 SCHEMA = "oomlens/1"
 
@@ -85,6 +86,34 @@ def _gfp_flags(event: OomEvent) -> list[str]:
     return list(decoding.names)
 
 
+# fields holding (name, value) pairs: a JSON object keyed by name
+_PAIRS = frozenset({"extra", "swap_cache_stats"})
+
+
+def _plain(value: Any, name: str = "") -> Any:
+    """A model value as JSON data: dataclasses become objects keyed by field name, tuples
+    lists, (name, value) pair tuples objects."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name), f.name) for f in fields(value)}
+    if isinstance(value, tuple):
+        if name in _PAIRS:
+            return {key: _plain(item) for key, item in value}
+        return [_plain(item) for item in value]
+    return value
+
+
+def _memory(memory: MemoryState) -> dict[str, Any]:
+    data: dict[str, Any] = _plain(memory)
+    return data
+
+
+def _call_trace(trace: CallTrace | None) -> dict[str, Any] | None:
+    if trace is None:
+        return None
+    data: dict[str, Any] = _plain(trace)
+    return data
+
+
 def event_to_json(event: OomEvent) -> dict[str, Any]:
     memcg = event.memcg
     trigger = event.trigger
@@ -129,6 +158,8 @@ def event_to_json(event: OomEvent) -> dict[str, Any]:
             "stats": [
                 {"path": s.path, "unit": s.unit, "values": dict(s.values)} for s in memcg.stats
             ],
+            "min_protection_kib": memcg.min_protection_kib,
+            "low_protection_kib": memcg.low_protection_kib,
         },
         "swap": {"total_kib": event.swap_total_kib, "free_kib": event.swap_free_kib},
         "tasks": None if event.tasks is None else [_task(t) for t in event.tasks],
@@ -172,4 +203,9 @@ def event_to_json(event: OomEvent) -> dict[str, Any]:
         "complete": event.complete,
         "replay": [],
         "findings": [],
+        "memory": _memory(event.memory),
+        "call_trace": _call_trace(event.call_trace),
+        "tainted": event.tainted,
+        "taint_printed": event.taint_printed,
+        "hardware": event.hardware,
     }

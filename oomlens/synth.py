@@ -331,6 +331,15 @@ class SynthReport:
         """The report as printk records, in the era's printing order (§2)."""
         return _Renderer(self).render()
 
+    def expected_memory(self) -> dict[str, Any] | None:
+        """The Mem-Info values the report prints, keyed like the parsed ``MemoryState``
+        (``meminfo``: pages per printed counter; ``node``/``zones``: kB fields; ``free_areas``:
+        buckets and totals; ``hugepages``; ``pagecache_pages``; ``swap_cache_pages``;
+        ``swap_cache_stats``; ``ram``; ``page_size_kib``), or None when no Mem-Info is printed."""
+        renderer = _Renderer(self)
+        renderer.render()
+        return renderer.memory
+
     def lines(self) -> list[str]:
         """Kernel text lines, no envelope (multi-line records split into lines)."""
         out: list[str] = []
@@ -980,6 +989,7 @@ class _Renderer:
         self.k = report.rank
         self.rng = random.Random(report.detail_seed)
         self.out: list[Record] = []
+        self.memory: dict[str, Any] | None = None  # what mem_info printed (expected_memory)
 
     # --------------------------------------------------------------- helpers
 
@@ -1399,7 +1409,8 @@ class _Renderer:
     # --------------------------------------------------------------- Mem-Info (§3.6)
 
     def mem_info(self, pressure: bool) -> None:
-        for rec in _mem_info_records(self.r, self.rng, pressure):
+        self.memory = {}
+        for rec in _mem_info_records(self.r, self.rng, pressure, self.memory):
             self.out.append(rec)
 
     # --------------------------------------------------------------- tasks (§3.8)
@@ -1554,9 +1565,15 @@ _LETTER_ODDS: Final = {"U": 0.75, "E": 0.45, "M": 0.8, "R": 0.15, "H": 0.08, "C"
 
 
 def _buddy(
-    rng: random.Random, target_kib: int, decay: float, max_order: int, letters: str
+    rng: random.Random,
+    target_kib: int,
+    decay: float,
+    max_order: int,
+    letters: str,
+    buckets: list[tuple[int, int]] | None = None,
 ) -> tuple[str, int]:
-    """``<n>*4kB (UME) ... = <total>kB`` for about ``target_kib`` free (§3.6.7)."""
+    """``<n>*4kB (UME) ... = <total>kB`` for about ``target_kib`` free (§3.6.7); ``buckets``
+    receives (block kB, count) per order."""
     weights = [decay**o for o in range(max_order)]
     total_w = sum(weights)
     pages = max(0, target_kib // PAGE_KIB)
@@ -1567,6 +1584,8 @@ def _buddy(
         count = int(pages * weights[order] / total_w) // size if order < max_order else 0
         total += count * size * PAGE_KIB
         part = f"{count}*{size * PAGE_KIB}kB"
+        if buckets is not None:
+            buckets.append((size * PAGE_KIB, count))
         if count and letters:
             pick = [c for c in letters if rng.random() < _LETTER_ODDS[c]] or [letters[0]]
             part += f" ({''.join(pick)})"
@@ -1574,9 +1593,17 @@ def _buddy(
     return " ".join(parts) + f" = {total}kB", total
 
 
-def _mem_info_records(report: SynthReport, rng: random.Random, pressure: bool) -> list[Record]:
-    """The Mem-Info block of ``report``'s era, consistent with its zones, swap and tasks."""
+def _mem_info_records(
+    report: SynthReport,
+    rng: random.Random,
+    pressure: bool,
+    sink: dict[str, Any] | None = None,
+) -> list[Record]:
+    """The Mem-Info block of ``report``'s era, consistent with its zones, swap and tasks.
+
+    ``sink`` receives the printed values (see ``SynthReport.expected_memory``)."""
     r = report
+    got: dict[str, Any] = sink if sink is not None else {}
     k = r.rank
     out: list[Record] = []
 
@@ -1591,6 +1618,7 @@ def _mem_info_records(report: SynthReport, rng: random.Random, pressure: bool) -
     letters = "" if k == R_RHEL6 else ("UEMRCI" if k == R_RHEL7 else "UMEHCI")
     zinfo: list[dict[str, int]] = []
     buddy_lines: list[str] = []
+    got["free_areas"] = []
     for z in zones:
         managed_kib = z.managed_pages * PAGE_KIB
         zmin = max(4, min_free_kib * z.managed_pages // totalram)
@@ -1608,7 +1636,9 @@ def _mem_info_records(report: SynthReport, rng: random.Random, pressure: bool) -
         max_order = 11
         if r.kind == "allocation_failure" and z.name != "DMA":
             max_order = max(1, r.order)  # nothing free at or above the failing order
-        line, free = _buddy(rng, target, decay, max_order, letters)
+        buckets: list[tuple[int, int]] = []
+        line, free = _buddy(rng, target, decay, max_order, letters, buckets)
+        got["free_areas"].append({"zone": z.name, "buckets": buckets, "total_kib": free})
         zinfo.append({"min": zmin, "low": zlow, "high": zhigh, "free": free})
         buddy_lines.append(line)
 
@@ -1716,6 +1746,10 @@ def _mem_info_records(report: SynthReport, rng: random.Random, pressure: bool) -
         ]
     # one printk record with embedded newlines; lines 2+ start with a space (§3.6.3)
     emit("\n ".join(rows))
+    got["meminfo"] = {
+        key: int(value) for row in rows for key, value in (kv.split(":") for kv in row.split())
+    }
+    got["page_size_kib"] = PAGE_KIB
 
     unreclaimable = "yes" if pressure and rng.random() < 0.6 else "no"
     if k >= R_49:  # per-node line (§3.6.4)
@@ -1748,6 +1782,8 @@ def _mem_info_records(report: SynthReport, rng: random.Random, pressure: bool) -
             parts.append("sec_pagetables:0kB")
         parts.append(f"all_unreclaimable? {unreclaimable}")
         emit(" ".join(parts))
+        first = parts[0].removeprefix("Node 0 ")
+        got["node"] = _printed_fields([first, *parts[1:]], node=0)
 
     lru_zones = [z for z in zones if z.name != "DMA"]
     lru_total = max(1, sum(z.managed_pages for z in lru_zones))
@@ -1831,17 +1867,20 @@ def _mem_info_records(report: SynthReport, rng: random.Random, pressure: bool) -
                 "free_cma:0kB",
             ]
         emit(f"Node 0 {z.name} " + " ".join(fields))
+        got.setdefault("zones", []).append(_printed_fields(fields, node=0, name=z.name))
         reserve = [0] * nzones
         for j in range(idx + 1, nzones):
             reserve[j] = sum(managed_list[idx + 1 : j + 1]) // 256 if j < len(zones) else 0
         for j in range(len(zones), nzones):
             reserve[j] = reserve[len(zones) - 1] if len(zones) - 1 > idx else 0
         emit("lowmem_reserve[]: " + " ".join(str(x) for x in reserve))
+        got["zones"][-1]["lowmem_reserve_pages"] = reserve
     for z, line in zip(zones, buddy_lines, strict=True):
         emit(f"Node 0 {z.name}: {line}")
     if k >= R_RHEL7:  # hugepages (§3.6.8)
         hp_level = LVL_INFO if k <= R_515 else LVL_DEFAULT
         sizes = (1048576, 2048) if rng.random() < 0.6 else (2048,)
+        got["hugepages"] = [{"node": 0, "total": 0, "free": 0, "size_kib": s} for s in sizes]
         for size in sizes:
             emit(
                 "Node 0 hugepages_total=0 hugepages_free=0 hugepages_surp=0 "
@@ -1851,32 +1890,68 @@ def _mem_info_records(report: SynthReport, rng: random.Random, pressure: bool) -
     swapcache = 0 if r.swap_total_kib == 0 else rng.randint(0, 20000)
     emit(f"{file_lru + shmem + swapcache} total pagecache pages")
     emit(f"{swapcache} pages in swap cache")
+    got["pagecache_pages"] = file_lru + shmem + swapcache
+    got["swap_cache_pages"] = swapcache
+    got["swap_cache_stats"] = {}
     if k <= R_515:
         if r.swap_total_kib:
             added = rng.randint(swapcache, swapcache + 50_000_000)
             found = rng.randint(0, added)
+            looked = found + rng.randint(0, added)
             emit(
-                f"Swap cache stats: add {added}, delete {added - swapcache}, "
-                f"find {found}/{found + rng.randint(0, added)}"
+                f"Swap cache stats: add {added}, delete {added - swapcache}, find {found}/{looked}"
             )
+            got["swap_cache_stats"] = {
+                "add": added,
+                "delete": added - swapcache,
+                "find": found,
+                "find_total": looked,
+            }
         else:
             emit("Swap cache stats: add 0, delete 0, find 0/0")
+            got["swap_cache_stats"] = {"add": 0, "delete": 0, "find": 0, "find_total": 0}
     emit(f"Free swap  = {r.swap_free_kib}kB")
     emit(f"Total swap = {r.swap_total_kib}kB")
     ram_level = LVL_INFO if k == R_RHEL6 else LVL_DEFAULT
+    ram: dict[str, int] = {"ram_pages": r.ram_pages, "reserved_pages": r.reserved_pages}
     emit(f"{r.ram_pages} pages RAM", ram_level)
     if k >= R_RHEL7:
         emit("0 pages HighMem/MovableOnly")
+        ram["highmem_pages"] = 0
     emit(f"{r.reserved_pages} pages reserved", ram_level)
     if k == R_RHEL6:
         shared = r.ram_pages * rng.randint(1, 8) // 100
+        non_shared = r.ram_pages - r.reserved_pages - free_pages - shared
         emit(f"{shared} pages shared", ram_level)
-        emit(f"{r.ram_pages - r.reserved_pages - free_pages - shared} pages non-shared", ram_level)
+        emit(f"{non_shared} pages non-shared", ram_level)
+        ram |= {"shared_pages": shared, "non_shared_pages": non_shared}
     if k >= R_49:
         emit("0 pages cma reserved")
+        ram["cma_reserved_pages"] = 0
         if rng.random() < 0.5:
             emit("0 pages hwpoisoned")
+            ram["hwpoisoned_pages"] = 0
+    got["ram"] = ram
+    got["swap_free_kib"] = r.swap_free_kib
+    got["swap_total_kib"] = r.swap_total_kib
     return out
+
+
+def _printed_fields(parts: Sequence[str], **known: Any) -> dict[str, Any]:
+    """``key:NkB`` / ``pages_scanned:N`` / ``all_unreclaimable? yes`` as model field values."""
+    values: dict[str, Any] = dict(known)
+    for part in parts:
+        if part.startswith("all_unreclaimable? "):
+            values["all_unreclaimable"] = part.endswith("yes")
+            continue
+        key, value = part.split(":", 1)
+        key = key.replace("(", "_").replace(")", "")
+        value = value.strip()
+        if value.endswith(("kB", "KB")):
+            values[f"{key}_kib"] = int(value[:-2])
+        else:
+            values[key] = int(value)
+    return values
 
 
 # --------------------------------------------------------------------------- random reports

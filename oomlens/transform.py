@@ -10,25 +10,39 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 from lark import Token, Transformer
 
 from .model import (
+    AllocationSite,
+    BuddyBucket,
+    CallTrace,
     Constraint,
     EventKind,
     EventTime,
+    Frame,
+    FreeArea,
+    HugePool,
     Kill,
     LogLine,
     Memcg,
     MemcgStats,
+    MemInfo,
+    MemoryState,
+    NodeMemory,
     OomEvent,
+    PerCpuPages,
+    RamSummary,
     Reap,
     Selection,
+    SlabUsage,
     SourceLocation,
     Summary,
     Task,
     Trigger,
+    Zone,
 )
 from .parsing import parse_block
 
@@ -51,6 +65,7 @@ _PID_LINE = re.compile(
     r"^Pid: (?P<pid>\d+), comm: (?P<comm>.*?) (?:Not tainted|Tainted: [A-Z -]*?)\s*"
     r"(?P<release>\d\S*)"
 )
+_TAINTED = re.compile(r" Tainted: (?P<flags>[A-Z -]*?) +(?=\d)")
 _PID_LINE_SHORT = re.compile(r"^Pid: (?P<pid>\d+), comm: (?P<comm>\S+)")
 _CPUSET = re.compile(r"^(?P<comm>.*) cpuset=(?P<cpuset>\S*) mems_allowed=(?P<mems>\S+)")
 _TASK_IN = re.compile(r"^Task in (?P<victim>\S*) killed as a result of limit of (?P<limit>\S*)")
@@ -176,6 +191,33 @@ class _Builder:
     kill_messages: list[str] = field(default_factory=list)
     unparsed: list[int] = field(default_factory=list)
     extra: dict[str, object] = field(default_factory=dict)
+    # memory state (show_mem / show_free_areas)
+    meminfo: dict[str, int] = field(default_factory=dict)
+    meminfo_lines: list[int] = field(default_factory=list)
+    nodes: list[NodeMemory] = field(default_factory=list)
+    zones: list[Zone] = field(default_factory=list)
+    lowmem_zone: int | None = None  # index in ``zones`` still waiting for its lowmem_reserve
+    free_areas: list[FreeArea] = field(default_factory=list)
+    hugepages: list[HugePool] = field(default_factory=list)
+    pagecache_pages: int | None = None
+    swap_cache_pages: int | None = None
+    swap_cache_stats: tuple[tuple[str, int], ...] = ()
+    ram: dict[str, int] = field(default_factory=dict)
+    ram_lines: list[int] = field(default_factory=list)
+    slab: list[SlabUsage] | None = None
+    slab_excessive: bool = False
+    allocation_profile: list[AllocationSite] = field(default_factory=list)
+    pcp_zone: tuple[int | None, str | None] = (None, None)
+    per_cpu: list[PerCpuPages] = field(default_factory=list)
+    frames: list[Frame] = field(default_factory=list)
+    markers: list[str] = field(default_factory=list)
+    registers: list[str] = field(default_factory=list)
+    trace_lines: list[int] = field(default_factory=list)
+    tainted: str | None = None
+    taint_printed: bool = False
+    hardware: str | None = None
+    min_protection_kib: int | None = None
+    low_protection_kib: int | None = None
 
 
 class ReportTransformer(Transformer[Token, None]):
@@ -242,12 +284,32 @@ class ReportTransformer(Transformer[Token, None]):
             if match is None or self.b.trigger_pid is not None:
                 continue
             self.b.trigger_pid = int(match.group("pid"))
+            self._taint(text)
             if self.b.trigger_comm is None:
                 self.b.trigger_comm = match.group("comm")
             if full:
                 self.b.kernel_release = full.group("release")
                 if "uid" in full.groupdict() and full.group("uid"):
                     self.b.trigger_uid = int(full.group("uid"))
+
+    def _taint(self, text: str) -> None:
+        """``... Comm: java Tainted: P           O      6.1.106-Unraid #1`` or ``Not tainted``;
+        flags cut off before the release are not read (they may have lost letters)."""
+        if " Not tainted " in text or text.endswith(" Not tainted"):
+            self.b.taint_printed = True
+            return
+        flags = _TAINTED.search(text)
+        if flags is not None:
+            self.b.taint_printed = True
+            self.b.tainted = flags.group("flags").strip() or None
+        elif " Tainted: " in text:
+            self.b.taint_printed = True
+
+    def HARDWARE(self, token: Token) -> None:
+        """``Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.15.0-1 04/01/2014``"""
+        for _, text in self._each(token):
+            if self.b.hardware is None:
+                self.b.hardware = text[len("Hardware name: ") :].strip()
 
     # -- memory cgroup
     def MEMCG_TASK_IN(self, token: Token) -> None:
@@ -457,6 +519,319 @@ class ReportTransformer(Transformer[Token, None]):
                 self.b.cpuset = cpuset.group("cpuset")
                 self.b.mems_allowed = cpuset.group("mems")
 
+    # -- Mem-Info (show_free_areas / show_mem); docs: kernel-oom-format.md §3.6
+    def MEMINFO(self, token: Token) -> None:
+        for index, _ in self._each(token):
+            self.b.meminfo_lines.append(self._line_no(index))
+
+    def PCP_HEAD(self, token: Token) -> None:
+        """``Node 0 DMA32 per-cpu:`` (``Normal per-cpu:`` on non-NUMA kernels)"""
+        for _, text in self._each(token):
+            match = _PCP_HEAD.match(text)
+            if match is not None:
+                self.b.pcp_zone = (_opt_int(match.group("node")), match.group("zone"))
+
+    def PCP_ROW(self, token: Token) -> None:
+        """``CPU    0: hi:  186, btch:  31 usd:  69`` or 2.6.2x ``cpu 0 hot: high 186, batch 31
+        used:77``"""
+        node, zone = self.b.pcp_zone
+        for index, text in self._each(token):
+            match = _PCP_ROW.match(text)
+            old = None if match else _PCP_ROW_OLD.match(text)
+            found = match or old
+            if found is None:
+                self.b.unparsed.append(index)
+                continue
+            self.b.per_cpu.append(
+                PerCpuPages(
+                    node=node,
+                    zone=zone,
+                    cpu=int(found.group("cpu")),
+                    high_pages=_opt_int(found.group("high")),
+                    batch_pages=_opt_int(found.group("batch")),
+                    count_pages=_opt_int(found.group("count")),
+                    list=old.group("list") if old else None,
+                    line=self._line_no(index),
+                )
+            )
+
+    def COUNTERS(self, token: Token) -> None:
+        """``active_anon:480000 inactive_anon:12000 isolated_anon:0`` and the lines after it
+        (one multi-line record; pages). Every key is kept: the named ones in fields, the rest
+        in ``extra``."""
+        for index, text in self._each(token):
+            self.b.meminfo_lines.append(self._line_no(index))
+            for key, value in _COUNTER.findall(text):
+                self.b.meminfo.setdefault(key.lower(), int(value))
+
+    def NODE_LINE(self, token: Token) -> None:
+        """``Node 0 active_anon:48kB inactive_anon:0kB ... shmem_thp: 0kB ... pages_scanned:0
+        all_unreclaimable? no [Balloon:0kB]`` (kB)"""
+        for index, text in self._each(token):
+            match = _NODE_HEAD.match(text)
+            if match is None:
+                self.b.unparsed.append(index)
+                continue
+            values, extra, scanned, unreclaimable = _kib_fields(text, _NODE_FIELDS)
+            self.b.nodes.append(
+                NodeMemory(
+                    node=int(match.group("node")),
+                    pages_scanned=scanned,
+                    all_unreclaimable=unreclaimable,
+                    extra=extra,
+                    line=self._line_no(index),
+                    **values,
+                )
+            )
+
+    def ZONE_LINE(self, token: Token) -> None:
+        """``Node 0 Normal free:12345kB boost:0kB min:... reserved_highatomic:0KB ...``
+        (``Normal free:...`` without a node on non-NUMA kernels; kB)"""
+        for index, text in self._each(token):
+            match = _ZONE_HEAD.match(text)
+            if match is None:
+                self.b.unparsed.append(index)
+                continue
+            values, extra, scanned, unreclaimable = _kib_fields(text, _ZONE_FIELDS)
+            self.b.zones.append(
+                Zone(
+                    node=_opt_int(match.group("node")),
+                    name=match.group("zone"),
+                    pages_scanned=scanned,
+                    all_unreclaimable=unreclaimable,
+                    lowmem_reserve_pages=None,
+                    extra=extra,
+                    line=self._line_no(index),
+                    **values,
+                )
+            )
+            self.b.lowmem_zone = len(self.b.zones) - 1
+
+    def LOWMEM_RESERVE(self, token: Token) -> None:
+        """``lowmem_reserve[]: 0 2967 7855 7855 7855``: pages, one per zone index, for the zone
+        line just above. Completeness is judged in ``_memory`` once every zone is known."""
+        for index, text in self._each(token):
+            target = self.b.lowmem_zone
+            if target is None:
+                self.b.unparsed.append(index)  # no zone line to belong to
+                continue
+            self.b.lowmem_zone = None
+            values = tuple(int(v) for v in text.split(":", 1)[1].split())
+            self.b.zones[target] = replace(self.b.zones[target], lowmem_reserve_pages=values)
+
+    def BUDDY(self, token: Token) -> None:
+        """``Node 0 Normal: 1*4kB (U) 2*8kB (UM) 0*16kB ... = 15700kB`` (counts are blocks,
+        sizes and the total kB); a bucket or total cut before its ``kB`` is not read."""
+        for index, text in self._each(token):
+            match = _BUDDY_HEAD.match(text)
+            if match is None:
+                self.b.unparsed.append(index)
+                continue
+            rest = match.group("rest")
+            buckets = tuple(
+                BuddyBucket(
+                    block_kib=int(size),
+                    count=int(count),
+                    migrate_types=types or None,
+                )
+                for count, size, types in _BUCKET.findall(rest)
+            )
+            total = _BUDDY_TOTAL.search(rest)
+            self.b.free_areas.append(
+                FreeArea(
+                    node=_opt_int(match.group("node")),
+                    zone=match.group("zone"),
+                    buckets=buckets,
+                    total_kib=int(total.group("v")) if total else None,
+                    line=self._line_no(index),
+                )
+            )
+
+    def HUGEPAGES(self, token: Token) -> None:
+        """``Node 0 hugepages_total=512 hugepages_free=512 hugepages_surp=0
+        hugepages_size=2048kB``"""
+        for index, text in self._each(token):
+            match = _HUGEPAGES.match(text)
+            if match is None:
+                self.b.unparsed.append(index)
+                continue
+            self.b.hugepages.append(
+                HugePool(
+                    node=int(match.group("node")),
+                    total=int(match.group("total")),
+                    free=int(match.group("free")),
+                    surplus=int(match.group("surp")),
+                    size_kib=int(match.group("size")),
+                    line=self._line_no(index),
+                )
+            )
+
+    def PAGECACHE(self, token: Token) -> None:
+        """``100592 total pagecache pages``"""
+        for _, text in self._each(token):
+            if self.b.pagecache_pages is None:
+                self.b.pagecache_pages = int(text.split(" ", 1)[0])
+
+    def SWAP_CACHE(self, token: Token) -> None:
+        """``0 pages in swap cache``"""
+        for _, text in self._each(token):
+            if self.b.swap_cache_pages is None:
+                self.b.swap_cache_pages = int(text.split(" ", 1)[0])
+
+    def SWAP_CACHE_STATS(self, token: Token) -> None:
+        """``Swap cache stats: add 1919969, delete 1918646, find 72763/93573`` (2.6.26:
+        ``Swap cache: add ...``)"""
+        for _, text in self._each(token):
+            match = _SWAP_STATS.search(text)
+            if match and not self.b.swap_cache_stats:
+                self.b.swap_cache_stats = tuple(
+                    (key, int(match.group(key))) for key in ("add", "delete", "find", "find_total")
+                )
+
+    def RAM_SUMMARY(self, token: Token) -> None:
+        """``4194174 pages RAM``, ``0 pages HighMem/MovableOnly``, ``98437 pages reserved``,
+        ``0 pages cma reserved``, ``0 pages hwpoisoned``, ``1110 pages shared``, ``3295246 pages
+        non-shared``, ``N pages in pagetable cache`` and the arch forms ``65536 pages of RAM``,
+        ``547 free pages``, ``2170 reserved pages``, ``446 slab pages``, ``0 pages swap cached``"""
+        for index, text in self._each(token):
+            number, phrase = text.split(" ", 1)
+            key = _RAM_PHRASES.get(phrase)
+            if key is None:
+                self.b.unparsed.append(index)
+                continue
+            self.b.ram.setdefault(key, int(number))
+            self.b.ram_lines.append(self._line_no(index))
+
+    # -- unreclaimable slab table (4.15+)
+    def SLAB_HEAD(self, token: Token) -> None:
+        """``Unreclaimable slab info:``"""
+        if self.b.slab is None:
+            self.b.slab = []
+
+    def SLAB_COLUMNS(self, token: Token) -> None:
+        """``Name                      Used          Total``"""
+        if self.b.slab is None:
+            self.b.slab = []
+
+    def SLAB_ROW(self, token: Token) -> None:
+        """``kmalloc-2k              5916KB       5952KB`` (names longer than 17 characters
+        push the columns right, so split on whitespace)"""
+        if self.b.slab is None:
+            self.b.slab = []
+        for index, text in self._each(token):
+            parts = text.split()
+            if len(parts) != 3 or not parts[1].endswith("KB") or not parts[2].endswith("KB"):
+                self.b.unparsed.append(index)
+                continue
+            self.b.slab.append(
+                SlabUsage(
+                    name=parts[0],
+                    used_kib=int(parts[1][:-2]),
+                    total_kib=int(parts[2][:-2]),
+                    line=self._line_no(index),
+                )
+            )
+
+    def SLAB_EXCESSIVE(self, token: Token) -> None:
+        """``excessive unreclaimable slab but cannot dump stats``"""
+        self.b.slab_excessive = True
+
+    # -- allocation profiling (6.10+)
+    def ALLOC_PROFILE_HEAD(self, token: Token) -> None:
+        """``Memory allocations (profiling is currently turned on):``"""
+
+    def ALLOC_PROFILE_ROW(self, token: Token) -> None:
+        """``    1.21 GiB   237476 mm/readahead.c:189 func:ractl_alloc_folio`` or
+        ``143 MiB   133249 fs/ext4/super.c:1389 [ext4] func:ext4_alloc_inode``"""
+        for index, text in self._each(token):
+            match = _ALLOC_ROW.match(text)
+            if match is None:
+                self.b.unparsed.append(index)
+                continue
+            self.b.allocation_profile.append(
+                AllocationSite(
+                    size_bytes=round(float(match.group("size")) * _SIZE_UNITS[match.group("unit")]),
+                    calls=int(match.group("calls")),
+                    location=match.group("location"),
+                    function=match.group("function"),
+                    module=match.group("module"),
+                    line=self._line_no(index),
+                )
+            )
+
+    def MEMCG_PROTECTION(self, token: Token) -> None:
+        """6.19: ``Memory cgroup min protection 0kB -- low protection 0kB``"""
+        for _, text in self._each(token):
+            match = _PROTECTION.match(text)
+            if match and self.b.min_protection_kib is None:
+                self.b.min_protection_kib = int(match.group("min"))
+                self.b.low_protection_kib = int(match.group("low"))
+
+    # -- call trace (dump_stack)
+    def CALL_TRACE(self, token: Token) -> None:
+        """``Call Trace:`` (arm64: ``Call trace:``)"""
+        for index, _ in self._each(token):
+            self.b.trace_lines.append(self._line_no(index))
+
+    def STACK_MARKER(self, token: Token) -> None:
+        """`` <TASK>``, `` </TASK>``, `` <IRQ>`` ..."""
+        for index, text in self._each(token):
+            self.b.markers.append(text.strip())
+            self.b.trace_lines.append(self._line_no(index))
+
+    def REGISTERS(self, token: Token) -> None:
+        """``RIP: 0033:0x7f47eba4197e``, ``RSP: 002b:00007ffd7c0c1890 EFLAGS: 00010293``,
+        ``RAX: ...``, ``Code: ...`` (kept as printed)"""
+        for index, text in self._each(token):
+            self.b.registers.append(text)
+            self.b.trace_lines.append(self._line_no(index))
+
+    def FRAME(self, token: Token) -> None:
+        """x86 ≤4.9 `` [<ffffffff81234567>] ? func+0x12/0x40 [module]``, ~4.10+ `` ? func+0x12/0x40
+        [module <buildid>]``, ppc64 ``[c0000001cb163640] [c000000001035754] dump_stack+0xe8/0x164
+        (unreliable)`` and arm32 ``[<c0111640>] (unwind_backtrace) from [<c010ba84>]
+        (show_stack+0x10/0x14)``"""
+        for index, text in self._each(token):
+            line = self._line_no(index)
+            self.b.trace_lines.append(line)
+            stripped = text.strip()
+            arm = _ARM_FRAME.match(stripped)
+            if arm is not None:
+                self._arm_frame(arm, stripped, line)
+                continue
+            match = _FRAME.match(stripped)
+            if match is None:
+                self.b.unparsed.append(index)
+                continue
+            self.b.frames.append(
+                Frame(
+                    function=match.group("function"),
+                    offset=int(match.group("offset"), 16),
+                    size=_hex(match.group("size")),
+                    module=match.group("module"),
+                    address=match.group("address2") or match.group("address"),
+                    reliable=not (match.group("unreliable") or match.group("ppc_unreliable")),
+                    raw=text,
+                    line=line,
+                )
+            )
+
+    def _arm_frame(self, arm: re.Match[str], raw: str, line: int) -> None:
+        """arm32 prints callee and caller on one line (``(f) from (g+0x10/0x14)``); the caller
+        is the next line's callee, so each line adds its caller, and only the first line of a
+        trace adds its callee too. A line wrapped after ``from`` leaves the caller alone on the
+        next line, which then adds it."""
+        if arm.group("caller") is None and arm.group("from") is not None:
+            if not self.b.frames:
+                self.b.frames.append(_arm_part(arm, "callee", raw, line))
+            return
+        if arm.group("from") is None:
+            self.b.frames.append(_arm_part(arm, "callee", raw, line))
+            return
+        if not self.b.frames:
+            self.b.frames.append(_arm_part(arm, "callee", raw, line))
+        self.b.frames.append(_arm_part(arm, "caller", raw, line))
+
     def OTHER(self, token: Token) -> None:
         for index, _ in self._each(token):
             self.b.unparsed.append(index)
@@ -537,6 +912,215 @@ def _kill(text: str, line: int) -> Kill | None:
     )
 
 
+# --------------------------------------------------------------------------- memory state
+
+_PCP_HEAD = re.compile(r"^(?:Node (?P<node>\d+) )?(?P<zone>\w+) per-cpu:$")
+_PCP_ROW = re.compile(
+    r"^CPU\s+(?P<cpu>\d+): hi:\s*(?P<high>\d+), btch:\s*(?P<batch>\d+) usd:\s*(?P<count>\d+)$"
+)
+_PCP_ROW_OLD = re.compile(
+    r"^cpu (?P<cpu>\d+) (?P<list>hot|cold): high (?P<high>\d+), batch (?P<batch>\d+)"
+    r" used:(?P<count>\d+)$"
+)
+# "key:value" in the unit-less counter lines; 2.6.28 prints "Active_anon"
+_COUNTER = re.compile(r"([A-Za-z_]+):\s?(\d+)(?=\s|$)")
+_NODE_HEAD = re.compile(r"^Node (?P<node>\d+) ")
+_ZONE_HEAD = re.compile(r"^(?:Node (?P<node>\d+) )?(?P<zone>[A-Za-z0-9]+) free:")
+# "key:NkB" / "key:NKB" (reserved_highatomic) / 4.9 "shmem_thp: NkB"; a number must be
+# followed by its unit, so a value cut at the end of the line ("present:524") is not read.
+# "pages_scanned:N" is bare pages and always followed by "all_unreclaimable?".
+_KIB_FIELD = re.compile(
+    r"(?P<key>[A-Za-z_]+(?:\((?:anon|file)\))?):\s?(?P<v>\d+)(?P<unit>[kK]B)?(?=(?P<after>.?))"
+)
+_UNRECLAIMABLE = re.compile(r"all_unreclaimable\? (?P<v>yes|no)\b")
+_BUDDY_HEAD = re.compile(r"^(?:Node (?P<node>\d+) )?(?P<zone>[A-Za-z0-9]+): (?P<rest>.*)$")
+# "12*4kB (UME)": the block size must end in kB (a cut "10*3" is not a bucket)
+_BUCKET = re.compile(r"(?<![\w*])(\d+)\*(\d+)kB(?: \(([A-Z]+)\))?")
+_BUDDY_TOTAL = re.compile(r"= ?(?P<v>\d+)kB\s*$")
+_HUGEPAGES = re.compile(
+    r"^Node (?P<node>\d+) hugepages_total=(?P<total>\d+) hugepages_free=(?P<free>\d+) "
+    r"hugepages_surp=(?P<surp>\d+) hugepages_size=(?P<size>\d+)kB$"
+)
+_SWAP_STATS = re.compile(
+    r"add (?P<add>\d+), delete (?P<delete>\d+), find (?P<find>\d+)/(?P<find_total>\d+)$"
+)
+_RAM_PHRASES = {
+    "pages RAM": "ram_pages",
+    "pages of RAM": "ram_pages",
+    "pages HighMem": "highmem_pages",
+    "pages HighMem/MovableOnly": "highmem_pages",
+    "pages reserved": "reserved_pages",
+    "reserved pages": "reserved_pages",
+    "pages cma reserved": "cma_reserved_pages",
+    "pages hwpoisoned": "hwpoisoned_pages",
+    "pages shared": "shared_pages",
+    "pages non-shared": "non_shared_pages",
+    "pages in pagetable cache": "pagetable_cache_pages",
+    "free pages": "free_pages",
+    "slab pages": "slab_pages",
+    "pages swap cached": "swap_cached_pages",
+}
+_ALLOC_ROW = re.compile(
+    r"^\s*(?P<size>\d+(?:\.\d+)?) ?(?P<unit>[KMGTP]?i?B)\s+(?P<calls>\d+) "
+    r"(?P<location>\S+:\d+)(?: \[(?P<module>[^\]]+)\])? func:(?P<function>\S+)$"
+)
+# string_get_size(..., STRING_UNITS_2): powers of 1024
+_SIZE_UNITS = {
+    "B": 1,
+    "KiB": 1 << 10,
+    "MiB": 1 << 20,
+    "GiB": 1 << 30,
+    "TiB": 1 << 40,
+    "PiB": 1 << 50,
+    "KB": 1 << 10,
+    "MB": 1 << 20,
+    "GB": 1 << 30,
+    "TB": 1 << 40,
+    "PB": 1 << 50,
+}
+_PROTECTION = re.compile(
+    r"^Memory cgroup min protection (?P<min>\d+)kB -- low protection (?P<low>\d+)kB"
+)
+_FRAME = re.compile(
+    r"^(?:\[<?(?P<address>[0-9a-f]{6,16})>?\]\s*)?(?:\[<?(?P<address2>[0-9a-f]{6,16})>?\]\s*)?"
+    r"(?P<unreliable>\? )?(?P<function>[\w.$]+)\+0x(?P<offset>[0-9a-f]+)(?:/0x(?P<size>[0-9a-f]+))?"
+    r"(?: \[(?P<module>[^\]\s]+)(?: [0-9a-f]+)?\])?(?P<ppc_unreliable> \(unreliable\))?\s*$"
+)
+_ARM_FRAME = re.compile(
+    r"^\[<(?P<callee_address>[0-9a-f]+)>\] \((?P<callee_function>[^()+\s]+)"
+    r"(?:\+0x(?P<callee_offset>[0-9a-f]+)/0x(?P<callee_size>[0-9a-f]+))?\)"
+    r"(?P<from> from(?: \[<(?P<caller_address>[0-9a-f]+)>\] \((?P<caller>(?P<caller_function>"
+    r"[^()+\s]+)(?:\+0x(?P<caller_offset>[0-9a-f]+)/0x(?P<caller_size>[0-9a-f]+))?)\))?)?$"
+)
+
+
+def _opt_int(value: str | None) -> int | None:
+    return int(value) if value is not None else None
+
+
+def _hex(value: str | None) -> int | None:
+    return int(value, 16) if value is not None else None
+
+
+def _arm_part(arm: re.Match[str], part: str, raw: str, line: int) -> Frame:
+    return Frame(
+        function=arm.group(f"{part}_function"),
+        offset=_hex(arm.group(f"{part}_offset")),
+        size=_hex(arm.group(f"{part}_size")),
+        address=arm.group(f"{part}_address"),
+        raw=raw,
+        line=line,
+    )
+
+
+def _field_names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls))
+
+
+_MEMINFO_FIELDS = _field_names(MemInfo)
+_NODE_FIELDS = _field_names(NodeMemory)
+_ZONE_FIELDS = _field_names(Zone)
+
+
+def _kib_fields(
+    text: str, names: frozenset[str]
+) -> tuple[dict[str, Any], tuple[tuple[str, int], ...], int | None, bool | None]:
+    """The kB fields of a node or zone line: (named fields, others for ``extra``,
+    pages_scanned, all_unreclaimable). A value whose unit is missing is skipped."""
+    values: dict[str, Any] = {}
+    extra: list[tuple[str, int]] = []
+    scanned: int | None = None
+    for match in _KIB_FIELD.finditer(text):
+        key = match.group("key").replace("(", "_").replace(")", "").lower()
+        if key == "pages_scanned":
+            # bare pages; trusted only when a delimiter follows (never the line's end)
+            if match.group("unit") is None and match.group("after") == " ":
+                scanned = int(match.group("v"))
+            continue
+        if match.group("unit") is None:
+            continue  # cut before its unit, or not a kB field
+        name = f"{key}_kib"
+        value = int(match.group("v"))
+        if name in names and name not in values:
+            values[name] = value
+        elif name not in names:
+            extra.append((key, value))
+    unreclaimable = _UNRECLAIMABLE.search(text)
+    flag = None if unreclaimable is None else unreclaimable.group("v") == "yes"
+    return values, tuple(extra), scanned, flag
+
+
+def _meminfo(b: _Builder) -> MemInfo | None:
+    if not b.meminfo and not b.meminfo_lines:
+        return None
+    named: dict[str, int] = {}
+    extra: list[tuple[str, int]] = []
+    for key, value in b.meminfo.items():
+        name = f"{key}_pages"
+        if name in _MEMINFO_FIELDS:
+            named[name] = value
+        else:
+            extra.append((key, value))
+    return MemInfo(
+        first_line=min(b.meminfo_lines),
+        last_line=max(b.meminfo_lines),
+        extra=tuple(extra),
+        **named,
+    )
+
+
+def _lowmem_checked(zones: Sequence[Zone]) -> tuple[Zone, ...]:
+    """A ``lowmem_reserve[]:`` line has one entry per zone index (MAX_NR_ZONES), the same
+    count on every line of a report and never fewer than the zones printed; a shorter line
+    was cut (KERN_CONT split from 4.9), and its last number may have lost digits."""
+    widths = [len(z.lowmem_reserve_pages) for z in zones if z.lowmem_reserve_pages is not None]
+    if not widths:
+        return tuple(zones)
+    expected = max(max(widths), len({z.name for z in zones}))
+    out = []
+    for zone in zones:
+        reserve = zone.lowmem_reserve_pages
+        if reserve is not None and len(reserve) < expected:
+            zone = replace(zone, lowmem_reserve_pages=reserve[:-1], lowmem_reserve_complete=False)
+        out.append(zone)
+    return tuple(out)
+
+
+def _memory(b: _Builder) -> MemoryState:
+    sizes = [bucket.block_kib for area in b.free_areas for bucket in area.buckets]
+    ram = None
+    if b.ram:
+        ram = RamSummary(first_line=min(b.ram_lines), last_line=max(b.ram_lines), **b.ram)
+    return MemoryState(
+        meminfo=_meminfo(b),
+        nodes=tuple(b.nodes),
+        zones=_lowmem_checked(b.zones),
+        free_areas=tuple(b.free_areas),
+        hugepages=tuple(b.hugepages),
+        pagecache_pages=b.pagecache_pages,
+        swap_cache_pages=b.swap_cache_pages,
+        swap_cache_stats=b.swap_cache_stats,
+        ram=ram,
+        slab=tuple(b.slab) if b.slab is not None else None,
+        slab_excessive=b.slab_excessive,
+        allocation_profile=tuple(b.allocation_profile),
+        page_size_kib=min(sizes) if sizes else None,
+        per_cpu=tuple(b.per_cpu),
+    )
+
+
+def _call_trace(b: _Builder) -> CallTrace | None:
+    if not b.trace_lines:
+        return None
+    return CallTrace(
+        frames=tuple(b.frames),
+        markers=tuple(b.markers),
+        registers=tuple(b.registers),
+        first_line=min(b.trace_lines),
+        last_line=max(b.trace_lines),
+    )
+
+
 _MEMCG_MESSAGES = ("Memory cgroup out of memory",)
 
 
@@ -560,7 +1144,8 @@ def _memcg(b: _Builder) -> Memcg | None:
     summary = b.summary
     limit_path = b.memcg_limit_path or (summary.oom_memcg if summary else None)
     victim_path = b.memcg_victim_path or (summary.task_memcg if summary else None)
-    if not b.memcg_seen and limit_path is None and victim_path is None:
+    protection = b.min_protection_kib is not None
+    if not b.memcg_seen and limit_path is None and victim_path is None and not protection:
         return None
     memory = b.counters.get("memory", (None, None, None))
     swap = b.counters.get("swap", (None, None, None))
@@ -584,6 +1169,8 @@ def _memcg(b: _Builder) -> Memcg | None:
         stats=tuple(
             MemcgStats(path=path, unit=unit, values=tuple(values)) for path, unit, values in b.stats
         ),
+        min_protection_kib=b.min_protection_kib,
+        low_protection_kib=b.low_protection_kib,
     )
 
 
@@ -662,6 +1249,11 @@ def _freeze(b: _Builder) -> OomEvent:
         reaps=tuple(b.reaps),
         panic=b.panic,
         complete=has_start and has_end,
+        memory=_memory(b),
+        call_trace=_call_trace(b),
+        tainted=b.tainted,
+        taint_printed=b.taint_printed,
+        hardware=b.hardware,
         lines=tuple(lines),
         unparsed=tuple(lines[i].number for i in sorted(set(b.unparsed))),
         extra=tuple(sorted(b.extra.items())),
