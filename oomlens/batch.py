@@ -355,8 +355,9 @@ class _Dask:
         self.slots = threads * 2
 
     def submit(self, unit: WorkUnit) -> _Handle:
-        future = self._client.submit(analyze_unit, unit, pure=False)
-        return future
+        # the bytes go straight to a worker, not through the scheduler's task graph
+        data = self._client.scatter(unit, hash=False)  # type: ignore[no-untyped-call]
+        return self._client.submit(analyze_unit, data, pure=False)
 
     def close(self) -> None:
         self._client.close()  # type: ignore[no-untyped-call]
