@@ -142,9 +142,13 @@ def batch(
 ) -> None:
     """Analyse whole log archives from a fleet into one de-duplicated table."""
     try:
+        import importlib
+
         from . import batch as batch_mod
         from .archives import DEFAULT_MAX_MEMBER_BYTES, BadInput
-    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+
+        importlib.import_module("pandas")  # fail here, before any work, when it is missing
+    except ImportError as exc:  # depends on the installed extras
         typer.echo(
             f"oomlens: batch needs the batch extra (pip install 'oomlens[batch]'): {exc}", err=True
         )
