@@ -83,6 +83,7 @@ LOG_NAME_PATTERNS: tuple[str, ...] = (
     "syslog[.-]*",
     "dmesg",
     "dmesg[.-]*",
+    "journalctl*",  # sosreport: sos_commands/logs/journalctl_--no-pager..., text output
     "*.journal",
     "*.journal~",
 )
