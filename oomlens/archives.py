@@ -34,6 +34,7 @@ from .errors import ErrorLocation, InputError
 from .reader import (
     _DECODERS,
     _JOURNAL_MAGIC,
+    _READ_ERRORS,
     OpenedInput,
     _codec_of,
     _CodecSource,
@@ -350,7 +351,7 @@ def _read_error(path: str, what: str) -> Iterator[None]:
         raise InputError(f"damaged {what}: {exc or 'ends early'}", ErrorLocation(path)) from exc
     except (OSError, ValueError, NotImplementedError, RuntimeError) as exc:
         raise InputError(f"cannot read {what}: {exc}", ErrorLocation(path)) from exc
-    except Exception as exc:  # zlib/lzma/zstd errors raised through zipfile
+    except _READ_ERRORS as exc:  # zlib/lzma/zstd errors raised through zipfile
         raise InputError(f"damaged {what}: {exc}", ErrorLocation(path)) from exc
 
 
