@@ -22,6 +22,7 @@ import os
 import re
 import stat
 import tarfile
+import time
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -325,8 +326,6 @@ def _zip_refusal(info: zipfile.ZipInfo) -> str | None:
 
 
 def _zip_mtime(info: zipfile.ZipInfo) -> float | None:
-    import time
-
     try:
         return time.mktime((*info.date_time, 0, 0, -1))
     except (OverflowError, ValueError):
@@ -374,7 +373,7 @@ def _decode_head(head: bytes, codec: str) -> bytes:
             return bytes(reader.read(512))
         decoder = _DECODERS[codec]()
         return bytes(decoder.decompress(head, 512))
-    except Exception:  # zlib/lzma/bz2/zstd errors: not a readable archive head
+    except _READ_ERRORS:  # not a readable archive head
         return b""
 
 
