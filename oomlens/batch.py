@@ -854,13 +854,14 @@ def format_for(path: str | os.PathLike[str]) -> str | None:
 
 
 def write_table(frame: pandas.DataFrame, output: str | os.PathLike[str] | Any, fmt: str) -> None:
-    """Parquet (``sources`` as a list column), CSV (``sources`` joined by spaces) or JSON
+    """Parquet (``sources`` as a list column), CSV (``sources`` as a JSON array) or JSON
     Lines (``sources`` a list). ``output`` is a path or a text stream (not for Parquet)."""
     if fmt == "parquet":
         frame.to_parquet(output, index=False, engine="pyarrow")
     elif fmt == "csv":
         flat = frame.copy()
-        flat["sources"] = [" ".join(s) for s in flat["sources"]]
+        # a JSON array: paths may hold spaces and commas
+        flat["sources"] = [json.dumps(list(s), ensure_ascii=False) for s in flat["sources"]]
         flat.to_csv(output, index=False)
     elif fmt == "jsonl":
         text = "".join(
