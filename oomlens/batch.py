@@ -786,16 +786,14 @@ def _source_order(row: Row) -> tuple[Any, ...]:
 
 
 def _representative(rows: list[Row]) -> Row:
+    # max() keeps the first of equals: in path order, whatever order the files were read in
     best = max(
-        rows,
+        sorted(rows, key=lambda r: (r["source_path"], r["source_line"])),
         key=lambda r: (
             bool(r["complete"]),
             r.get("report_lines") or 0,
             r["host_from"] == "log",
             r["wallclock"] is not None,
-            # the lexically first path wins a tie, whatever order the files were read in
-            tuple(-ord(c) for c in r["source_path"]),
-            -r["source_line"],
         ),
     )
     out = {name: best.get(name) for name in COLUMN_NAMES}
