@@ -58,6 +58,7 @@ __all__ = [
     "LIMIT_MESSAGE",
     "BadInput",
     "HostnameHint",
+    "KnownArchive",
     "Locator",
     "Member",
     "Walker",
@@ -138,6 +139,15 @@ class BadInput:
 
     path: str
     message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KnownArchive:
+    """A top-level archive that ``WalkOptions.known_archive`` recognised as unchanged: it is
+    not read; its members come from the index."""
+
+    path: str
+    root: str | None  # the directory argument it was found under (None: named itself)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -387,6 +397,8 @@ class WalkOptions:
     inline_bytes: int = INLINE_BYTES
     hash_members: bool = True
     max_depth: int = MAX_DEPTH
+    # (path, root, stat) -> True when the index holds everything this archive gave last time
+    known_archive: Callable[[str, str | None, os.stat_result], bool] | None = None
 
 
 @dataclass(slots=True)
@@ -396,11 +408,13 @@ class Walker:
 
     options: WalkOptions = field(default_factory=WalkOptions)
     hostnames: list[HostnameHint] = field(default_factory=list)
+    # top-level archives read completely or in part: (path, root, stat)
+    archives: list[tuple[str, str | None, os.stat_result]] = field(default_factory=list)
     # top-level bytes read so far and in total (for progress)
     bytes_done: int = 0
     bytes_total: int = 0
 
-    def walk(self, paths: Sequence[str]) -> Iterator[Member | BadInput]:
+    def walk(self, paths: Sequence[str]) -> Iterator[Member | BadInput | KnownArchive]:
         seen: set[tuple[int, int]] = set()
         tops: list[tuple[str, os.stat_result | None]] = []
         for path in paths:
@@ -431,7 +445,7 @@ class Walker:
 
     def _walk_dir(
         self, root: str, directory: str, seen: set[tuple[int, int]]
-    ) -> Iterator[Member | BadInput]:
+    ) -> Iterator[Member | BadInput | KnownArchive]:
         try:
             with os.scandir(directory) as scan:
                 entries = sorted(scan, key=lambda e: _rotation_key(e.name))
@@ -489,13 +503,18 @@ class Walker:
         root: str | None,
         explicit: bool,
         seen: set[tuple[int, int]],
-    ) -> Iterator[Member | BadInput]:
+    ) -> Iterator[Member | BadInput | KnownArchive]:
         identity = (info.st_dev, info.st_ino)
         if identity in seen:
             return
         seen.add(identity)
         rel = os.path.relpath(path, root).replace(os.sep, "/") if root else os.path.basename(path)
         scopes = ((root, rel),) if root else ()
+        known = self.options.known_archive
+        if known is not None and known(path, root, info):
+            self.bytes_done += info.st_size
+            yield KnownArchive(path=path, root=root)
+            return
         try:
             with ExitStack() as stack:
                 try:
@@ -508,6 +527,7 @@ class Walker:
                 )
                 kind = sniff_archive(stream)
                 if kind is not None:
+                    self.archives.append((path, root, info))
                     yield from self._archive(
                         kind,
                         stream if kind == "tar" else path,
@@ -543,7 +563,7 @@ class Walker:
         locator: Locator,
         scopes: tuple[tuple[str, str], ...],
         depth: int,
-    ) -> Iterator[Member | BadInput]:
+    ) -> Iterator[Member | BadInput | KnownArchive]:
         """Members of one archive; damage ends this archive (reported), not the walk."""
         try:
             with ExitStack() as stack:
@@ -566,7 +586,7 @@ class Walker:
         locator: Locator,
         scopes: tuple[tuple[str, str], ...],
         depth: int,
-    ) -> Iterator[Member | BadInput]:
+    ) -> Iterator[Member | BadInput | KnownArchive]:
         for archive, info, ordinal in _tar_entries(cast(IO[bytes], stream)):
             if info.isdir():
                 continue
@@ -595,7 +615,7 @@ class Walker:
         locator: Locator,
         scopes: tuple[tuple[str, str], ...],
         depth: int,
-    ) -> Iterator[Member | BadInput]:
+    ) -> Iterator[Member | BadInput | KnownArchive]:
         for ordinal, info in enumerate(archive.infolist()):
             if info.is_dir():
                 continue
@@ -627,7 +647,7 @@ class Walker:
         locator: Locator,
         scopes: tuple[tuple[str, str], ...],
         depth: int,
-    ) -> Iterator[Member | BadInput]:
+    ) -> Iterator[Member | BadInput | KnownArchive]:
         name, ordinal, opener, size, mtime, refusal = entry
         member_display = f"{display}!{name}"
         if refusal is not None:
@@ -686,7 +706,7 @@ class Walker:
         locator: Locator,
         scopes: tuple[tuple[str, str], ...],
         depth: int,
-    ) -> Iterator[Member | BadInput]:
+    ) -> Iterator[Member | BadInput | KnownArchive]:
         try:
             with ExitStack() as stack:
                 with _read_error(display, "archive member"):

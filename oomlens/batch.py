@@ -31,6 +31,8 @@ from .archives import (
     DEFAULT_MAX_MEMBER_BYTES,
     LIMIT_MESSAGE,
     BadInput,
+    HostnameHint,
+    KnownArchive,
     Member,
     Walker,
     WalkOptions,
@@ -373,6 +375,13 @@ def usable_cpus() -> int:
 # --------------------------------------------------------------------------- index
 
 
+@dataclass(frozen=True, slots=True)
+class _ArchiveRecord:
+    members: list[tuple[str, tuple[tuple[str, str], ...]]]  # (display, scopes)
+    rows: dict[str, list[Row]]
+    hints: list[HostnameHint]
+
+
 class Index:
     """Per input file/member: size, mtime, blake2b of the raw bytes and the rows found.
 
@@ -388,6 +397,7 @@ class Index:
         wanted = {"schema_version": str(INDEX_SCHEMA_VERSION), "oomlens_version": __version__}
         if any(meta.get(k) != v for k, v in wanted.items()):
             self._db.execute("DROP TABLE IF EXISTS inputs")
+            self._db.execute("DROP TABLE IF EXISTS archives")
             self._db.executemany(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", wanted.items()
             )
@@ -395,7 +405,75 @@ class Index:
             "CREATE TABLE IF NOT EXISTS inputs (path TEXT PRIMARY KEY, size INTEGER, "
             "mtime REAL, digest TEXT, rows TEXT NOT NULL, lines INTEGER, analysed_at REAL)"
         )
+        # a top-level archive read without any problem: what it gave, so an unchanged one
+        # (same size and mtime, same walk options) need not even be decompressed again
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS archives (path TEXT, root TEXT, size INTEGER, "
+            "mtime_ns INTEGER, options TEXT, members TEXT NOT NULL, hints TEXT NOT NULL, "
+            "PRIMARY KEY (path, root))"
+        )
         self._db.commit()
+        self._known: dict[tuple[str, str], _ArchiveRecord] = {}
+
+    def known_archive(
+        self, path: str, root: str | None, info: os.stat_result, options: str
+    ) -> bool:
+        """Whether ``path`` is unchanged since it was last read completely and every member
+        it gave is still stored; the record is kept for :meth:`archive_record`."""
+        found = self._db.execute(
+            "SELECT size, mtime_ns, options, members, hints FROM archives "
+            "WHERE path = ? AND root = ?",
+            (path, root or ""),
+        ).fetchone()
+        if found is None or (found[0], found[1], found[2]) != (
+            info.st_size,
+            info.st_mtime_ns,
+            options,
+        ):
+            return False
+        members = [(d, tuple(tuple(x) for x in scopes)) for d, scopes in json.loads(found[3])]
+        rows: dict[str, list[Row]] = {}
+        for display, _scopes in members:
+            stored = self._db.execute(
+                "SELECT rows FROM inputs WHERE path = ?", (display,)
+            ).fetchone()
+            if stored is None:
+                return False
+            rows[display] = json.loads(stored[0])
+        hints = [HostnameHint(**h) for h in json.loads(found[4])]
+        self._known[(path, root or "")] = _ArchiveRecord(members, rows, hints)
+        return True
+
+    def archive_record(self, path: str, root: str | None) -> _ArchiveRecord:
+        return self._known.pop((path, root or ""))
+
+    def store_archive(
+        self,
+        path: str,
+        root: str | None,
+        info: os.stat_result,
+        options: str,
+        members: list[tuple[str, tuple[tuple[str, str], ...]]],
+        hints: list[HostnameHint],
+    ) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO archives (path, root, size, mtime_ns, options, members, "
+            "hints) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                path,
+                root or "",
+                info.st_size,
+                info.st_mtime_ns,
+                options,
+                json.dumps(members),
+                json.dumps(
+                    [
+                        {"container": h.container, "directory": h.directory, "hostname": h.hostname}
+                        for h in hints
+                    ]
+                ),
+            ),
+        )
 
     def lookup(self, member: Member) -> tuple[list[Row] | None, str | None]:
         """(stored rows if the member is unchanged, else None; the member's digest)."""
@@ -487,6 +565,7 @@ class BatchResult:
     source_rows: int  # rows before merging
     peak_worker_rss_kib: int | None  # largest worker peak RSS seen (None: nothing analysed)
     raw_bytes: int  # raw bytes of the logs analysed in this run
+    archives_from_index: int = 0  # unchanged top-level archives not read at all
 
     def frame(self) -> pandas.DataFrame:
         return to_frame(self.rows)
@@ -501,6 +580,8 @@ class _State:
     cached: int = 0
     peak: int | None = None
     raw_bytes: int = 0
+    tops: dict[str, str] = field(default_factory=dict)  # member display -> top-level path
+    known_archives: int = 0
 
 
 def run_batch(
@@ -523,9 +604,14 @@ def run_batch(
     options = WalkOptions(
         globs=tuple(globs), max_member_bytes=max_member_bytes, hash_members=index is not None
     )
+    # what an archive gives depends on these; a stored archive is reused only when they match
+    walk_key = json.dumps([sorted(options.globs), max_member_bytes, options.max_depth])
+    store = Index(index) if index is not None else None
+    if store is not None:
+        known = store.known_archive
+        options.known_archive = lambda path, root, info: known(path, root, info, walk_key)
     walker = Walker(options=options)
     state = _State()
-    store = Index(index) if index is not None else None
     bar = _Progress(walker, progress)
     runner: _Runner
     if dask is not None:
@@ -573,9 +659,23 @@ def run_batch(
                 bad(item)
                 bar.update()
                 continue
+            if isinstance(item, KnownArchive):
+                assert store is not None  # only an index recognises archives
+                record = store.archive_record(item.path, item.root)
+                state.known_archives += 1
+                walker.hostnames.extend(record.hints)
+                for display, scopes in record.members:
+                    state.scopes[display] = scopes
+                    state.tops[display] = item.path
+                    state.rows_by_member[display] = record.rows[display]
+                    state.cached += 1
+                    bar.cached += 1
+                bar.update()
+                continue
             if item.display in state.scopes:
                 continue  # the same path given twice
             state.scopes[item.display] = item.scopes
+            state.tops[item.display] = item.locator.top
             digest = item.digest
             if store is not None:
                 try:
@@ -600,6 +700,8 @@ def run_batch(
         submit(batch)
         while pending:
             collect(*pending.popleft())
+        if store is not None:
+            _store_archives(store, walker, state, walk_key)
     finally:
         runner.close()
         if store is not None:
@@ -620,7 +722,23 @@ def run_batch(
         source_rows=len(source_rows),
         peak_worker_rss_kib=state.peak,
         raw_bytes=state.raw_bytes,
+        archives_from_index=state.known_archives,
     )
+
+
+def _store_archives(store: Index, walker: Walker, state: _State, walk_key: str) -> None:
+    """Record each top-level archive read in this run without any bad member."""
+    failed = {b.path.split("!", 1)[0] for b in state.bad}
+    members: dict[str, list[tuple[str, tuple[tuple[str, str], ...]]]] = {}
+    for display, top in state.tops.items():
+        members.setdefault(top, []).append((display, state.scopes[display]))
+    for path, root, info in walker.archives:
+        if path in failed:
+            continue
+        hints = [
+            h for h in walker.hostnames if h.container == path or h.container.startswith(path + "!")
+        ]
+        store.store_archive(path, root, info, walk_key, members.get(path, []), hints)
 
 
 # --------------------------------------------------------------------------- hosts

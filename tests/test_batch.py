@@ -383,8 +383,10 @@ def test_incremental_index(fleet: Path, tmp_path: Path) -> None:
     index = tmp_path / "index.sqlite"
     first = run_batch([str(tree)], jobs=2, index=index)
     assert (first.analysed, first.cached) == (7, 0)
+    assert first.archives_from_index == 0
     again = run_batch([str(tree)], jobs=2, index=index)
     assert (again.analysed, again.cached) == (0, 7)
+    assert again.archives_from_index == 2  # hosts.tar.gz and db.zip were not even opened
     pdt.assert_frame_equal(first.frame(), again.frame())
 
     # a new host directory and a new member in the archive: only those two are analysed
@@ -396,6 +398,7 @@ def test_incremental_index(fleet: Path, tmp_path: Path) -> None:
     (tree / "hosts.tar.gz").write_bytes(tar_bytes(members))
     grown = run_batch([str(tree)], jobs=2, index=index)
     assert (grown.analysed, grown.cached) == (2, 7)
+    assert grown.archives_from_index == 1  # db.zip; hosts.tar.gz changed and was read
     fresh = run_batch([str(tree)], jobs=1)
     pdt.assert_frame_equal(fresh.frame(), grown.frame())
     assert len(grown.rows) == 8
@@ -404,6 +407,12 @@ def test_incremental_index(fleet: Path, tmp_path: Path) -> None:
     os.utime(tree / "app7" / "kern.log", (1, 1))
     touched = run_batch([str(tree)], jobs=1, index=index)
     assert (touched.analysed, touched.cached) == (0, 9)
+    pdt.assert_frame_equal(fresh.frame(), touched.frame())
+
+    # other walk options: the archives are read again (their members still from the index)
+    narrowed = run_batch([str(tree)], jobs=1, index=index, globs=["*/messages"])
+    assert narrowed.archives_from_index == 0 and narrowed.analysed == 0
+    assert {r["host"] for r in narrowed.rows} == {"web2", "web3"}
 
     # another oomlens version invalidates everything
     with sqlite3.connect(index) as db:
@@ -507,3 +516,24 @@ def test_timeline_buckets() -> None:
     assert len(labels) == 12
     unit, _fmt, labels = _buckets(datetime(2010, 1, 1, tzinfo=UTC), start)
     assert unit == "year" and labels == [str(y) for y in range(2010, 2025)]
+
+
+def test_unchanged_archive_keeps_its_hostname_file(tmp_path: Path) -> None:
+    rep = report(31)
+    (tmp_path / "sosreport-a.tar.xz").write_bytes(
+        tar_bytes(
+            {
+                "sosreport-a/hostname": b"sos-a.example.com\n",
+                "sosreport-a/sos_commands/kernel/dmesg": log_bytes([(rep, 12.0, WALL)], "dmesg"),
+            },
+            "w:xz",
+        )
+    )
+    index = tmp_path / "index.sqlite"
+    first = run_batch([str(tmp_path)], jobs=1, index=index)
+    second = run_batch([str(tmp_path)], jobs=1, index=index)
+    assert second.archives_from_index == 1 and second.analysed == 0
+    for result in (first, second):
+        assert [(r["host"], r["host_from"], r["victim_pid"]) for r in result.rows] == [
+            ("sos-a.example.com", "hostname_file", victim(rep)["pid"])
+        ]
