@@ -146,7 +146,15 @@ def parse_cgroup(path: str | None) -> CgroupInfo:
 
 
 def event_row(event: OomEvent, cause: str | None, severity: str | None) -> Row:
-    """One event from one source as a plain row (before host attribution and merging)."""
+    """One event from one source as a plain row (before host attribution and merging).
+
+    The victim comes from the kill line, e.g. ``Out of memory: Killed process 4242 (java)
+    total-vm:8388608kB, anon-rss:4194304kB, file-rss:1024kB, shmem-rss:0kB, UID:1000
+    pgtables:8400kB oom_score_adj:0`` (else from the selection ``Out of memory: Kill process
+    4242 (java) score 912 or sacrifice child``); cgroups from ``oom-kill:constraint=
+    CONSTRAINT_MEMCG,...,oom_memcg=/kubepods/burstable/pod<uid>,task_memcg=/kubepods/
+    burstable/pod<uid>/<id>,task=java,pid=4242,uid=1000`` and the ``Memory cgroup out of
+    memory`` / ``memory: usage 1048576kB, limit 1048576kB, failcnt 12`` lines."""
     kill = event.kills[0] if event.kills else None
     victim_pid = kill.pid if kill is not None else None
     victim_comm = kill.comm if kill is not None else None
