@@ -118,7 +118,9 @@ else:
     result = run_batch([archive], jobs=jobs)
     seconds = time.perf_counter() - start
 result.frame().to_parquet(table, index=False)
+usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
 print(json.dumps({
+    "cpu": sum(u.ru_utime + u.ru_stime for u in usage),
     "seconds": seconds, "setup": setup, "rows": len(result.rows),
     "source_rows": result.source_rows, "bad": len(result.bad),
     "worker_rss_kib": result.peak_worker_rss_kib,
@@ -189,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
                 f", worker {worker / 1024:.0f} MiB" if worker else ""
             )
             extra = f"; cluster start {stats['setup']:.1f} s" if mode == "dask" else ""
+            if mode == "local":  # pool workers are reaped children: their CPU time counts
+                extra += f"; CPU {stats['cpu']:.1f} s"
             lines.append(
                 (
                     label,
