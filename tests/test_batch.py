@@ -537,3 +537,30 @@ def test_unchanged_archive_keeps_its_hostname_file(tmp_path: Path) -> None:
         assert [(r["host"], r["host_from"], r["victim_pid"]) for r in result.rows] == [
             ("sos-a.example.com", "hostname_file", victim(rep)["pid"])
         ]
+
+
+def test_progress_bar_on_a_terminal(fleet: Path, tmp_path: Path) -> None:
+    primary, secondary = os.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "oomlens", "batch", str(fleet), "--no-index", "-j", "1"],
+            stdout=subprocess.DEVNULL,
+            stderr=secondary,
+            timeout=300,
+        )
+        os.close(secondary)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(primary)
+    assert done.returncode == 0
+    text = shown.decode()
+    assert "\roomlens batch [" in text and "#" in text
+    assert "7 analysed, 0 from index, 0 bad" in text
