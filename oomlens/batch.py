@@ -42,7 +42,7 @@ from .archives import (
     open_log,
     open_member_raw,
 )
-from .errors import InputError
+from .errors import ErrorLocation, InputError
 from .model import Analysis, OomEvent, SourceInfo
 
 if TYPE_CHECKING:
@@ -399,7 +399,17 @@ class Index:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self._db = sqlite3.connect(os.fspath(path))
+        try:
+            self._open(os.fspath(path))
+        except sqlite3.Error as exc:
+            raise InputError(
+                f"the index cannot be used ({exc}); remove it or run with --no-index",
+                ErrorLocation(os.fspath(path)),
+            ) from exc
+        self._known: dict[tuple[str, str], _ArchiveRecord] = {}
+
+    def _open(self, path: str) -> None:
+        self._db = sqlite3.connect(path)
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
         wanted = {"schema_version": str(INDEX_SCHEMA_VERSION), "oomlens_version": __version__}
@@ -421,7 +431,6 @@ class Index:
             "PRIMARY KEY (path, root))"
         )
         self._db.commit()
-        self._known: dict[tuple[str, str], _ArchiveRecord] = {}
 
     def known_archive(
         self, path: str, root: str | None, info: os.stat_result, options: str

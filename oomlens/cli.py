@@ -146,6 +146,7 @@ def batch(
 
         from . import batch as batch_mod
         from .archives import DEFAULT_MAX_MEMBER_BYTES, BadInput
+        from .errors import InputError
 
         importlib.import_module("pandas")  # fail here, before any work, when it is missing
     except ImportError as exc:  # depends on the installed extras
@@ -193,6 +194,9 @@ def batch(
         batch_mod.write_table(frame, output if output is not None else sys.stdout, fmt)
         if summary is not None and summary_fmt is not None:
             summary.write_text(batch_mod.render_summary(result, summary_fmt), encoding="utf-8")
+    except InputError as exc:  # an unusable index
+        typer.echo(f"oomlens: {exc}", err=True)
+        raise typer.Exit(EXIT_INPUT) from exc
     except OSError as exc:
         typer.echo(f"oomlens: {exc}", err=True)
         raise typer.Exit(EXIT_INPUT) from exc

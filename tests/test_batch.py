@@ -324,6 +324,11 @@ def test_cli_exit_codes_and_outputs(fleet: Path, tmp_path: Path) -> None:
     assert "exceeds the limit" in done.stderr
     assert done.stdout.startswith("host,")
 
+    broken = tmp_path / "broken.sqlite"
+    broken.write_bytes(b"not a database" * 100)
+    done = runner.invoke(app, ["batch", str(fleet), "--index", str(broken)])
+    assert done.exit_code == 1 and "--no-index" in done.stderr
+
     assert runner.invoke(app, ["batch", str(fleet), "-o", str(tmp_path / "x.txt")]).exit_code == 2
     assert runner.invoke(app, ["batch", str(fleet), "--summary", "x.pdf"]).exit_code == 2
     assert runner.invoke(app, ["batch", str(fleet), "--no-index", "--index", "i"]).exit_code == 2
