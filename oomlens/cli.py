@@ -10,9 +10,12 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from .engine import RuleSet
 
 EXIT_OK = 0
 EXIT_INPUT = 1
@@ -208,6 +211,109 @@ def batch(
     )
     if result.bad:
         raise typer.Exit(EXIT_INPUT)
+
+
+# --------------------------------------------------------------------------- rules
+
+rules_app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    help="Check and inspect the rule catalogue.",
+)
+app.add_typer(rules_app, name="rules")
+
+RulesDirs = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--rules", help="Extra rule directory (repeatable); may override with override = true."
+    ),
+]
+
+
+def _ruleset(dirs: list[Path] | None) -> RuleSet:
+    from .engine import RuleSetError, load_rules
+
+    try:
+        return load_rules(tuple(dirs or ()))
+    except RuleSetError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        count = len(exc.problems)
+        typer.echo(f"oomlens: {count} problem{'s' if count != 1 else ''} in rules", err=True)
+        raise typer.Exit(EXIT_USAGE) from exc
+
+
+@rules_app.command("check")
+def rules_check(rules: RulesDirs = None) -> None:
+    """Validate every rule file; print all problems (exit 2 when there are any)."""
+    ruleset = _ruleset(rules)
+    typer.echo(f"oomlens: {len(ruleset.rules)} rules OK")
+
+
+@rules_app.command("list")
+def rules_list(rules: RulesDirs = None) -> None:
+    """List the rules: id, cause (primary candidates first, by priority), name, title."""
+    ruleset = _ruleset(rules)
+    for rule in ruleset.rules:
+        role = f"primary p={rule.priority}" if rule.primary else "contributing"
+        if rule.fallback:
+            role = "fallback"
+        typer.echo(f"{rule.id}  {rule.cause.value:<26} {role:<16} {rule.name}")
+
+
+@rules_app.command("explain")
+def rules_explain(
+    rule_id: Annotated[str, typer.Argument(metavar="ID", help="Rule id, e.g. CG001.")],
+    rules: RulesDirs = None,
+) -> None:
+    """Show one rule: its condition, the facts it reads, its texts and references."""
+    from .facts import FACTS
+
+    ruleset = _ruleset(rules)
+    rule = ruleset.get(rule_id.upper())
+    if rule is None:
+        typer.echo(f"oomlens: no rule {rule_id}", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    role = (
+        "fallback" if rule.fallback else ("primary candidate" if rule.primary else "contributing")
+    )
+    typer.echo(f"{rule.id} {rule.name}  ({rule.path})")
+    typer.echo(
+        f"cause: {rule.cause.value} ({role}), severity: {rule.severity.value}, "
+        f"priority: {rule.priority}"
+    )
+    when = rule.condition.text if rule.condition else "(when no primary rule fires)"
+    typer.echo(f"when: {when}")
+    typer.echo("facts:")
+    for name in rule.facts:
+        typer.echo(f"  {name} [{FACTS[name].unit}]: {FACTS[name].doc}")
+    typer.echo(f"title: {rule.title}")
+    typer.echo(f"explanation:\n{rule.explanation}")
+    typer.echo(f"remedy:\n{rule.remedy}")
+    for reference in rule.references:
+        typer.echo(f"see: {reference}")
+
+
+@rules_app.command("facts")
+def rules_facts(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the Markdown table of docs/rules.md.")
+    ] = False,
+) -> None:
+    """List the facts rules may use: name, unit and what it means."""
+    from .facts import FACTS
+
+    specs = sorted(FACTS.values(), key=lambda s: s.name)
+    if markdown:
+        typer.echo("| fact | unit | meaning |")
+        typer.echo("|---|---|---|")
+        for spec in specs:
+            doc = spec.doc.replace("|", "\\|")
+            typer.echo(f"| `{spec.name}` | {spec.unit} | {doc} |")
+        return
+    for spec in specs:
+        typer.echo(f"{spec.name}  [{spec.unit}]  {spec.doc}")
 
 
 def main() -> None:

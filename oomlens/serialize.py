@@ -209,3 +209,43 @@ def event_to_json(event: OomEvent) -> dict[str, Any]:
         "taint_printed": event.taint_printed,
         "hardware": event.hardware,
     }
+
+
+# ----------------------------------------------------------------------------- findings
+# (kept at the end of the module: the imports below serve only this function's annotations)
+
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .model import Finding
+
+
+def findings_to_json(findings: Sequence[Finding]) -> list[dict[str, Any]]:
+    """Findings as JSON (primary first): rule, cause, texts and the facts with their lines."""
+    return [
+        {
+            "id": f.rule_id,
+            "name": f.name,
+            "cause": f.cause.value,
+            "primary": f.primary,
+            "severity": f.severity.value,
+            "title": f.title,
+            "explanation": f.explanation,
+            "remedy": f.remedy,
+            "references": list(f.references),
+            "evidence": [
+                {
+                    "fact": v.name,
+                    "value": v.value,
+                    "unit": v.unit,
+                    "lines": [
+                        {"path": e.path, "line": e.line, "text": e.text} for e in v.evidence
+                    ],
+                }
+                for v in f.facts
+            ],
+        }
+        for f in findings
+    ]

@@ -29,4 +29,5 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 
 .venv/bin/ruff check oomlens tests benchmarks
 .venv/bin/mypy
+.venv/bin/oomlens rules check
 exec .venv/bin/python -m pytest -q -n 2 "$@"
