@@ -202,13 +202,12 @@ def event_row(event: OomEvent, cause: str | None, severity: str | None) -> Row:
     }
 
 
-def _explained_rows(events: list[OomEvent], info: SourceInfo) -> list[Row]:
-    """Rows with the primary cause and severity from ``Analysis.explained`` (aligned with
-    the events) when the rules engine filled it; None otherwise."""
-    analysis = Analysis(sources=(info,), events=tuple(events), diagnostics=())
+def analysis_rows(analysis: Analysis) -> list[Row]:
+    """One row per event, with the primary cause and severity from ``analysis.explained``
+    (aligned with the events) when the rules engine filled it; None otherwise."""
     explained = analysis.explained
     rows = []
-    for i, event in enumerate(events):
+    for i, event in enumerate(analysis.events):
         primary = explained[i].primary if i < len(explained) else None
         rows.append(
             event_row(
@@ -218,6 +217,10 @@ def _explained_rows(events: list[OomEvent], info: SourceInfo) -> list[Row]:
             )
         )
     return rows
+
+
+def _rows(events: list[OomEvent], info: SourceInfo) -> list[Row]:
+    return analysis_rows(Analysis(sources=(info,), events=tuple(events), diagnostics=()))
 
 
 # --------------------------------------------------------------------------- workers
@@ -272,13 +275,13 @@ def analyze_member(member: Member, max_member_bytes: int) -> MemberResult:
     except PartialInputError as exc:
         if exc.message.startswith(LIMIT_MESSAGE):
             return MemberResult(display=member.display, rows=(), failure=exc.message)
-        rows = _explained_rows(exc.events, exc.info)
+        rows = _rows(exc.events, exc.info)
         return MemberResult(
             display=member.display, rows=tuple(rows), failure=exc.message, lines=exc.info.lines
         )
     except InputError as exc:
         return MemberResult(display=member.display, rows=(), failure=exc.message)
-    rows = _explained_rows(events, info)
+    rows = _rows(events, info)
     return MemberResult(display=member.display, rows=tuple(rows), lines=info.lines)
 
 

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tarfile
 import zipfile
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -569,3 +570,43 @@ def test_progress_bar_on_a_terminal(fleet: Path, tmp_path: Path) -> None:
     text = shown.decode()
     assert "\roomlens batch [" in text and "#" in text
     assert "7 analysed, 0 from index, 0 bad" in text
+
+
+def test_cause_and_severity_come_from_the_primary_finding() -> None:
+    from oomlens.api import analyze_text
+    from oomlens.batch import analysis_rows
+    from oomlens.model import Cause, ExplainedEvent, Finding, Replay, Severity
+
+    text = log_bytes([(report(41), 20.0, WALL), (report(42), 90.0, WALL)], "dmesg").decode()
+    analysis = analyze_text(text, "kern.log")
+    assert len(analysis.events) == 2
+    assert [r["cause"] for r in analysis_rows(analysis)] == [None, None]
+
+    def finding(cause: Cause, severity: Severity, primary: bool) -> Finding:
+        return Finding(
+            rule_id="X1",
+            name="x",
+            cause=cause,
+            primary=primary,
+            severity=severity,
+            title="t",
+            explanation="e",
+            remedy="r",
+        )
+
+    explained = (
+        ExplainedEvent(
+            event=analysis.events[0],
+            replay=Replay(steps=()),
+            findings=(
+                finding(Cause.SWAP_ABSENT, Severity.LOW, False),
+                finding(Cause.SINGLE_PROCESS, Severity.HIGH, True),
+            ),
+        ),
+        ExplainedEvent(event=analysis.events[1], replay=Replay(steps=())),
+    )
+    rows = analysis_rows(replace(analysis, explained=explained))
+    assert [(r["cause"], r["severity"]) for r in rows] == [
+        ("single_process", "high"),
+        (None, None),
+    ]
