@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import __version__
-from .api import PartialInputError, analyze_stream
+from .api import PartialInputError, analyze_stream, explain_events
 from .archives import (
     DEFAULT_MAX_MEMBER_BYTES,
     LIMIT_MESSAGE,
@@ -220,7 +220,10 @@ def analysis_rows(analysis: Analysis) -> list[Row]:
 
 
 def _rows(events: list[OomEvent], info: SourceInfo) -> list[Row]:
-    return analysis_rows(Analysis(sources=(info,), events=tuple(events), diagnostics=()))
+    """Rows of one log's events, each explained by the rules (in the worker)."""
+    explained, _ = explain_events(events)
+    analysis = Analysis(sources=(info,), events=tuple(events), diagnostics=(), explained=explained)
+    return analysis_rows(analysis)
 
 
 # --------------------------------------------------------------------------- workers

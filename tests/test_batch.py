@@ -25,6 +25,7 @@ import pandas.testing as pdt
 import pytest
 from typer.testing import CliRunner
 
+from oomlens.api import analyze_text
 from oomlens.batch import (
     COLUMN_NAMES,
     merge_rows,
@@ -224,7 +225,12 @@ def test_fleet_table(fleet: Path) -> None:
         assert row["swap_total_kib"] == rep.swap_total_kib
         assert row["constraint"] == "CONSTRAINT_NONE"
         assert row["memcg_victim_path"] == rep.memcg_victim_path
-        assert pd.isna(row["cause"])  # no rules engine result: None, not a guess
+        # the primary cause is the one the rules give the same report analysed alone
+        wall = datetime(2024, 3, 1, tzinfo=UTC)
+        text = "\n".join(render(rep.records(), "bare", start_uptime=1.0, wallclock=wall))
+        alone = analyze_text(text).explained[0].primary
+        assert alone is not None
+        assert (row["cause"], row["severity"]) == (alone.cause.value, alone.severity.value)
     assert frame["host"].tolist() == sorted(frame["host"].tolist())
     d = rows[key(D)]
     assert d["source_path"] == f"{fleet}/db.zip!db1/logs.tar.xz!var/log/kern.log"
@@ -578,9 +584,9 @@ def test_cause_and_severity_come_from_the_primary_finding() -> None:
     from oomlens.model import Cause, ExplainedEvent, Finding, Replay, Severity
 
     text = log_bytes([(report(41), 20.0, WALL), (report(42), 90.0, WALL)], "dmesg").decode()
-    analysis = analyze_text(text, "kern.log")
+    analysis = analyze_text(text, "kern.log", explain=False)
     assert len(analysis.events) == 2
-    assert [r["cause"] for r in analysis_rows(analysis)] == [None, None]
+    assert [r["cause"] for r in analysis_rows(analysis)] == [None, None]  # not explained
 
     def finding(cause: Cause, severity: Severity, primary: bool) -> Finding:
         return Finding(
