@@ -14,7 +14,15 @@ from dataclasses import replace
 from typing import BinaryIO
 
 from .errors import InputError, OomlensError
-from .model import Analysis, Diagnostic, EventKind, OomEvent, SourceInfo
+from .model import (
+    Analysis,
+    Diagnostic,
+    EventKind,
+    ExplainedEvent,
+    OomEvent,
+    Replay,
+    SourceInfo,
+)
 from .reader import InputRef, count_newlines, expand_inputs, open_input, open_range
 from .splitter import QUIET_BYTES, ReportBlock, ScanStats, quiet_split_point, split_stream
 from .transform import build_event
@@ -103,19 +111,78 @@ class PartialInputError(InputError):
         self.diagnostics = diagnostics
 
 
-def analyze_text(text: str, path: str = "<text>") -> Analysis:
+def analyze_text(
+    text: str, path: str = "<text>", *, explain: bool = True, rule_dirs: Sequence[str] = ()
+) -> Analysis:
     events, info, diagnostics = analyze_stream(io.BytesIO(text.encode("utf-8")), path)
-    return Analysis(sources=(info,), events=tuple(events), diagnostics=tuple(diagnostics))
+    analysis = Analysis(sources=(info,), events=tuple(events), diagnostics=tuple(diagnostics))
+    return explain_analysis(analysis, rule_dirs=rule_dirs) if explain else analysis
+
+
+def explain_events(
+    events: Sequence[OomEvent], *, rule_dirs: Sequence[str] = ()
+) -> tuple[tuple[ExplainedEvent, ...], list[Diagnostic]]:
+    """Replay each event and run the rules over it (the other events of its log give the
+    rules their context: kill loops, repeats).
+
+    Raises RuleError when a user rule directory has problems.
+    """
+    from .engine import explain_event, load_rules
+    from .replay import replay
+
+    rules = load_rules(extra_dirs=tuple(rule_dirs))
+    by_source: dict[str, list[OomEvent]] = {}
+    for event in events:
+        by_source.setdefault(event.source.path, []).append(event)
+    explained: list[ExplainedEvent] = []
+    diagnostics: list[Diagnostic] = []
+    for event in events:
+        try:
+            steps = replay(event)
+            findings = explain_event(event, steps, by_source[event.source.path], rules)
+        except Exception as exc:  # one odd event must not cost the others their explanation
+            diagnostics.append(
+                Diagnostic(
+                    path=event.source.path,
+                    line=event.source.first_line,
+                    message=f"could not explain this event: {type(exc).__name__}: {exc}",
+                )
+            )
+            explained.append(ExplainedEvent(event=event, replay=Replay(steps=())))
+            continue
+        explained.append(ExplainedEvent(event=event, replay=steps, findings=findings))
+    return tuple(explained), diagnostics
+
+
+def explain_analysis(analysis: Analysis, *, rule_dirs: Sequence[str] = ()) -> Analysis:
+    """The analysis with every event replayed and explained, and its incidents grouped."""
+    from .incidents import group_incidents
+
+    explained, diagnostics = explain_events(analysis.events, rule_dirs=rule_dirs)
+    return replace(
+        analysis,
+        explained=explained,
+        incidents=group_incidents(analysis.events),
+        diagnostics=analysis.diagnostics + tuple(diagnostics),
+    )
 
 
 def _year(mtime: float | None) -> int:
     return time.localtime(mtime if mtime is not None else time.time()).tm_year
 
 
-def analyze_paths(paths: Sequence[str], *, jobs: int | None = None) -> Analysis:
+def analyze_paths(
+    paths: Sequence[str],
+    *,
+    jobs: int | None = None,
+    explain: bool = True,
+    rule_dirs: Sequence[str] = (),
+) -> Analysis:
     """Analyse files, directories and ``-`` (stdin); a bad input never stops the others.
 
     ``jobs``: processes for scanning one large plain file (default: the usable CPUs).
+    ``explain``: replay the events, run the rules (built-in plus ``rule_dirs``) and group
+    incidents.
     """
     refs, diagnostics = expand_inputs(paths)
     failed = [d.path for d in diagnostics]
@@ -138,12 +205,13 @@ def analyze_paths(paths: Sequence[str], *, jobs: int | None = None) -> Analysis:
         events.extend(found)
         sources.append(info)
         diagnostics.extend(diags)
-    return Analysis(
+    analysis = Analysis(
         sources=tuple(sources),
         events=tuple(events),
         diagnostics=tuple(diagnostics),
         failed_inputs=tuple(failed),
     )
+    return explain_analysis(analysis, rule_dirs=rule_dirs) if explain else analysis
 
 
 def _analyze_ref(ref: InputRef, jobs: int) -> tuple[list[OomEvent], SourceInfo, list[Diagnostic]]:

@@ -115,6 +115,124 @@ def analyze(
         raise typer.Exit(EXIT_INPUT)
 
 
+class TableFormat(StrEnum):
+    PARQUET = "parquet"
+    CSV = "csv"
+    JSONL = "jsonl"
+
+
+@app.command()
+def batch(
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="Directories, log files and archives (tar, tar.gz/xz/zst, zip)."),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the table here (.parquet, .csv, .jsonl)."),
+    ] = None,
+    table_format: Annotated[
+        TableFormat | None,
+        typer.Option("--format", "-f", help="Table format (default: from --output, else csv)."),
+    ] = None,
+    summary: Annotated[
+        Path | None,
+        typer.Option("--summary", help="Write a fleet summary (.html or .md)."),
+    ] = None,
+    index: Annotated[
+        Path | None,
+        typer.Option("--index", help="Incremental index file (default: .oomlens-index.sqlite)."),
+    ] = None,
+    no_index: Annotated[
+        bool, typer.Option("--no-index", help="Analyse everything; keep no index.")
+    ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Worker processes (default: CPUs)."),
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option("--dask", help="Run on this Dask scheduler (e.g. tcp://host:8786)."),
+    ] = None,
+    glob: Annotated[
+        list[str] | None,
+        typer.Option("--glob", help="Only logs whose path inside the archive/tree matches."),
+    ] = None,
+    max_member_bytes: Annotated[
+        int | None,
+        typer.Option("--max-member-bytes", min=1, help="Decompressed bytes allowed per member."),
+    ] = None,
+) -> None:
+    """Analyse whole log archives from a fleet into one de-duplicated table."""
+    try:
+        import importlib
+
+        from . import batch as batch_mod
+        from .archives import DEFAULT_MAX_MEMBER_BYTES, BadInput
+        from .errors import InputError
+
+        importlib.import_module("pandas")  # fail here, before any work, when it is missing
+    except ImportError as exc:  # depends on the installed extras
+        typer.echo(
+            f"oomlens: batch needs the batch extra (pip install 'oomlens[batch]'): {exc}", err=True
+        )
+        raise typer.Exit(EXIT_USAGE) from exc
+
+    fmt = table_format.value if table_format is not None else None
+    if fmt is None and output is not None:
+        fmt = batch_mod.format_for(output)
+        if fmt is None:
+            typer.echo(f"oomlens: cannot tell the table format of {output}; use --format", err=True)
+            raise typer.Exit(EXIT_USAGE)
+    fmt = fmt or "csv"
+    if output is None and fmt == "parquet":
+        typer.echo("oomlens: Parquet needs --output FILE", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    summary_fmt = None
+    if summary is not None:
+        summary_fmt = batch_mod.summary_format_for(summary)
+        if summary_fmt is None:
+            typer.echo(f"oomlens: --summary must end in .html or .md: {summary}", err=True)
+            raise typer.Exit(EXIT_USAGE)
+    if no_index and index is not None:
+        typer.echo("oomlens: --index and --no-index exclude each other", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    index_path = None if no_index else (index or Path(batch_mod.DEFAULT_INDEX))
+
+    def report_bad(item: BadInput) -> None:
+        typer.echo(f"oomlens: {item.path}: {item.message}", err=True)
+
+    try:
+        result = batch_mod.run_batch(
+            paths,
+            jobs=jobs,
+            dask=dask,
+            globs=glob or (),
+            max_member_bytes=max_member_bytes or DEFAULT_MAX_MEMBER_BYTES,
+            index=index_path,
+            progress=True,
+            on_bad=report_bad,
+        )
+        frame = result.frame()
+        batch_mod.write_table(frame, output if output is not None else sys.stdout, fmt)
+        if summary is not None and summary_fmt is not None:
+            summary.write_text(batch_mod.render_summary(result, summary_fmt), encoding="utf-8")
+    except InputError as exc:  # an unusable index
+        typer.echo(f"oomlens: {exc}", err=True)
+        raise typer.Exit(EXIT_INPUT) from exc
+    except OSError as exc:
+        typer.echo(f"oomlens: {exc}", err=True)
+        raise typer.Exit(EXIT_INPUT) from exc
+    typer.echo(
+        f"oomlens: {len(result.rows)} event(s) from {result.members} log(s) "
+        f"({result.analysed} analysed, {result.cached} from the index), "
+        f"{len(result.bad)} bad input(s)",
+        err=True,
+    )
+    if result.bad:
+        raise typer.Exit(EXIT_INPUT)
+
+
 # --------------------------------------------------------------------------- rules
 
 rules_app = typer.Typer(

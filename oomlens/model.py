@@ -598,6 +598,61 @@ class Replay:
         return next((s for s in self.steps if s.step is name), None)
 
 
+class IncidentPattern(StrEnum):
+    """What a run of OOM events looks like (oomlens/incidents.py, docs/replay.md)."""
+
+    SINGLE = "single"  # one event
+    REPEATED = "repeated"  # several events, no storm or loop
+    KILL_STORM = "kill_storm"  # many kills in a short window
+    RESTART_LOOP = "restart_loop"  # the same command killed again and again under new pids
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimelineEntry:
+    """One event on an incident's timeline; ``offset_s`` is seconds since the incident began."""
+
+    event_index: int  # index into the sequence given to group_incidents()
+    kind: EventKind
+    uptime_s: float | None
+    wallclock: str | None
+    offset_s: float | None  # None when neither clock is comparable with the first event's
+    victim_pid: int | None = None
+    victim_comm: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VictimCount:
+    """How often one command was the victim of an incident's events (group kills aside)."""
+
+    comm: str
+    kills: int
+    pids: tuple[int, ...]  # distinct pids, in order of the kills
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Incident:
+    """Events of one host and boot that belong to one story (close in time)."""
+
+    index: int  # 0-based, in timeline order over all hosts
+    host: str | None
+    source: str  # path of the first event's source
+    boot: int  # 0-based boot number on this host (uptime going backwards starts a new boot)
+    events: tuple[OomEvent, ...]
+    timeline: tuple[TimelineEntry, ...]
+    first_uptime_s: float | None = None
+    last_uptime_s: float | None = None
+    first_wallclock: str | None = None
+    last_wallclock: str | None = None
+    duration_s: float | None = None
+    kills: int = 0  # kill lines over all events (memory.oom.group kills included)
+    victims: tuple[VictimCount, ...] = ()
+    pattern: IncidentPattern = IncidentPattern.SINGLE
+    kill_storm: bool = False
+    restart_loop: bool = False
+    repeat_of: int | None = None  # index of an earlier incident of this boot with the same victim
+    repeats: int = 0  # earlier incidents of this host and boot that killed the same command
+
+
 class Severity(StrEnum):
     CRITICAL = "critical"
     HIGH = "high"
@@ -697,3 +752,4 @@ class Analysis:
     diagnostics: tuple[Diagnostic, ...]
     failed_inputs: tuple[str, ...] = ()
     explained: tuple[ExplainedEvent, ...] = ()  # aligned with events once explained
+    incidents: tuple[Incident, ...] = ()

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields, is_dataclass
 from typing import Any
 
 from .gfp import flags_for
-from .model import Analysis, CallTrace, Kill, MemoryState, OomEvent, Task
+from .model import (
+    Analysis,
+    CallTrace,
+    ExplainedEvent,
+    Finding,
+    Incident,
+    Kill,
+    MemoryState,
+    OomEvent,
+    Replay,
+    Task,
+)
 
 SCHEMA = "oomlens/1"
 
@@ -15,11 +27,20 @@ def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "sources": [{"path": s.path, "format": s.format} for s in analysis.sources],
-        "events": [event_to_json(e) for e in analysis.events],
+        "events": [
+            event_to_json(e, x) for e, x in zip(analysis.events, _explained(analysis), strict=True)
+        ],
+        "incidents": [incident_to_json(i, analysis.events) for i in analysis.incidents],
         "diagnostics": [
             {"path": d.path, "line": d.line, "message": d.message} for d in analysis.diagnostics
         ],
     }
+
+
+def _explained(analysis: Analysis) -> Sequence[ExplainedEvent | None]:
+    if analysis.explained:
+        return analysis.explained
+    return [None] * len(analysis.events)
 
 
 def _task(task: Task) -> dict[str, Any]:
@@ -114,7 +135,7 @@ def _call_trace(trace: CallTrace | None) -> dict[str, Any] | None:
     return data
 
 
-def event_to_json(event: OomEvent) -> dict[str, Any]:
+def event_to_json(event: OomEvent, explained: ExplainedEvent | None = None) -> dict[str, Any]:
     memcg = event.memcg
     trigger = event.trigger
     return {
@@ -201,8 +222,8 @@ def event_to_json(event: OomEvent) -> dict[str, Any]:
         ],
         "panic": event.panic,
         "complete": event.complete,
-        "replay": [],
-        "findings": [],
+        "replay": replay_to_json(explained.replay) if explained else [],
+        "findings": findings_to_json(explained.findings) if explained else [],
         "memory": _memory(event.memory),
         "call_trace": _call_trace(event.call_trace),
         "tainted": event.tainted,
@@ -211,15 +232,7 @@ def event_to_json(event: OomEvent) -> dict[str, Any]:
     }
 
 
-# ----------------------------------------------------------------------------- findings
-# (kept at the end of the module: the imports below serve only this function's annotations)
-
-from typing import TYPE_CHECKING  # noqa: E402
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from .model import Finding
+# ------------------------------------------------------------------ findings, replay, incidents
 
 
 def findings_to_json(findings: Sequence[Finding]) -> list[dict[str, Any]]:
@@ -249,3 +262,46 @@ def findings_to_json(findings: Sequence[Finding]) -> list[dict[str, Any]]:
         }
         for f in findings
     ]
+
+
+def replay_to_json(replay: Replay) -> list[dict[str, Any]]:
+    """The replay steps as the JSON ``replay`` list: ``step``, ``verdict``, ``summary``,
+    ``evidence`` and each step's own keys (docs/replay.md), side by side."""
+    out = []
+    for step in replay.steps:
+        item: dict[str, Any] = {
+            "step": step.step.value,
+            "verdict": step.verdict,
+            "summary": step.summary,
+            "evidence": [{"path": e.path, "line": e.line, "text": e.text} for e in step.evidence],
+        }
+        for key, value in step.data:
+            item.setdefault(key, value)
+        out.append(item)
+    return out
+
+
+def incident_to_json(incident: Incident, events: Sequence[OomEvent]) -> dict[str, Any]:
+    """One incident; events are referred to by their index in the document's ``events``."""
+    index = {id(event): i for i, event in enumerate(events)}
+    return {
+        "index": incident.index,
+        "host": incident.host,
+        "source": incident.source,
+        "boot": incident.boot,
+        "events": [index.get(id(event)) for event in incident.events],
+        "first_uptime_s": incident.first_uptime_s,
+        "last_uptime_s": incident.last_uptime_s,
+        "first_wallclock": incident.first_wallclock,
+        "last_wallclock": incident.last_wallclock,
+        "duration_s": incident.duration_s,
+        "kills": incident.kills,
+        "victims": [
+            {"comm": v.comm, "kills": v.kills, "pids": list(v.pids)} for v in incident.victims
+        ],
+        "pattern": incident.pattern.value,
+        "kill_storm": incident.kill_storm,
+        "restart_loop": incident.restart_loop,
+        "repeat_of": incident.repeat_of,
+        "repeats": incident.repeats,
+    }
