@@ -38,14 +38,14 @@ def _svg(title: str, height: int, body: Sequence[str], klass: str) -> Markup:
 
 
 def ram_chart(ram: RamView | None) -> Markup:
-    """Stacked bar: where the RAM went (Mem-Info counters)."""
-    if ram is None or not ram.parts:
+    """Stacked bar: where the memory went (accounting step or Mem-Info counters)."""
+    parts = [p for p in ram.parts if p.kib > 0] if ram is not None else []
+    if ram is None or not parts:
         return Markup("")
-    total = ram.total_kib or sum(p.kib for p in ram.parts)
-    total = max(total, sum(p.kib for p in ram.parts), 1)
+    total = max(ram.total_kib or 0, sum(p.kib for p in parts), 1)
     body: list[str] = []
     x = 0.0
-    for part in ram.parts:
+    for part in parts:
         w = WIDTH * part.kib / total
         tip = f"{part.label}: {format_kib(part.kib)}"
         body.append(
@@ -54,15 +54,15 @@ def ram_chart(ram: RamView | None) -> Markup:
         )
         x += w
     # legend, three entries per row
-    for i, part in enumerate(ram.parts):
+    for i, part in enumerate(parts):
         lx, ly = (i % 3) * (WIDTH / 3), 48 + (i // 3) * 20
         body.append(
             f'<rect class="seg seg-{_e(part.key)}" x="{lx:.1f}" y="{ly - 10}" width="10" '
             f'height="10"/><text x="{lx + 14:.1f}" y="{ly}">{_e(part.label)} '
             f"{_e(format_kib(part.kib))}</text>"
         )
-    height = 48 + ((len(ram.parts) + 2) // 3) * 20
-    return _svg("Where the RAM went", height, body, "chart-ram")
+    height = 48 + ((len(parts) + 2) // 3) * 20
+    return _svg(f"Where the memory went ({ram.scope})", height, body, "chart-ram")
 
 
 def tasks_chart(ranking: RankingView | None, top: int = 10) -> Markup:

@@ -149,11 +149,14 @@ class Part:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RamView:
-    """Where the RAM went (Mem-Info counters converted with the report's page size)."""
+    """Where the memory went: the replay's accounting step, else the Mem-Info counters
+    converted with the report's page size."""
 
-    total_kib: int | None  # "pages RAM" when printed
+    source: str  # "accounting step" or "Mem-Info counters"
+    scope: str  # "RAM" or "the cgroup's charge"
+    total_kib: int | None  # RAM ("pages RAM") or the cgroup's usage, when printed
     parts: tuple[Part, ...]
-    whole_kib: int  # what shares are taken of: RAM when printed, else the sum of the parts
+    whole_kib: int  # what shares are taken of: the total when printed, else the parts' sum
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -342,11 +345,32 @@ def _scalar(value: Any) -> int | float | str | bool | None:
 def _data_rows(
     data: tuple[tuple[str, Any], ...], skip: frozenset[str] = frozenset()
 ) -> tuple[Quantity, ...]:
-    return tuple(
-        Quantity(label=_label(key), value=_scalar(value), unit=_unit_of(key))
-        for key, value in data
-        if key not in skip
-    )
+    """A step's values as rows: a mapping becomes one row per entry ("parts: user anon"),
+    a list of scalars one comma-separated row, a list of records a count (their content is
+    in the report's own tables)."""
+    rows: list[Quantity] = []
+    for key, value in data:
+        if key in skip:
+            continue
+        unit = _unit_of(key)
+        if isinstance(value, dict):
+            for sub, item in value.items():
+                rows.append(
+                    Quantity(
+                        label=f"{_label(key)}: {_label(str(sub))}",
+                        value=_scalar(item),
+                        unit=unit or _unit_of(str(sub)),
+                    )
+                )
+        elif isinstance(value, list | tuple):
+            if all(v is None or isinstance(v, bool | int | float | str) for v in value):
+                text = ", ".join("—" if v is None else str(v) for v in value)
+                rows.append(Quantity(label=_label(key), value=text or "none"))
+            else:
+                rows.append(Quantity(label=_label(key), value=f"{len(value)} entries"))
+        else:
+            rows.append(Quantity(label=_label(key), value=_scalar(value), unit=unit))
+    return tuple(rows)
 
 
 def _finding(f: Finding, name: PathNames, limits: Limits) -> FindingView:
@@ -529,7 +553,61 @@ def _ram(event: OomEvent) -> RamView | None:
     if not parts:
         return None
     return RamView(
-        total_kib=total, parts=tuple(parts), whole_kib=total or sum(p.kib for p in parts)
+        source="Mem-Info counters",
+        scope="RAM",
+        total_kib=total,
+        parts=tuple(parts),
+        whole_kib=total or sum(p.kib for p in parts),
+    )
+
+
+# accounting-step part names -> chart colour classes (style.css .seg-*)
+_PART_CLASS: Mapping[str, str] = {
+    "user_anon": "anon",
+    "anon": "anon",
+    "page_cache": "file",
+    "file": "file",
+    "shmem": "shmem",
+    "unevictable_other": "unevictable",
+    "unevictable": "unevictable",
+    "slab_reclaimable": "slab_r",
+    "slab_unreclaimable": "slab_u",
+    "kernel": "slab_u",
+    "pagetables": "pagetables",
+    "kernel_stack": "pagetables",
+    "free": "free",
+    "hugepages": "hugepages",
+}
+
+
+def _accounted(explained: ExplainedEvent | None) -> RamView | None:
+    """The accounting step's ``parts_kib`` (which already avoids counting overlaps twice)."""
+    if explained is None:
+        return None
+    step = explained.replay.step(StepName.ACCOUNTING)
+    if step is None:
+        return None
+    data = dict(step.data)
+    parts_kib = data.get("parts_kib")
+    if not isinstance(parts_kib, dict) or not parts_kib:
+        return None
+    parts = []
+    for key, kib in parts_kib.items():
+        if not isinstance(kib, int) or isinstance(kib, bool) or kib < 0:
+            continue
+        name = str(key).removesuffix("_kib")
+        parts.append(Part(key=_PART_CLASS.get(name, "other"), label=_label(name), kib=kib))
+    if not parts:
+        return None
+    memcg = data.get("scope") == "memcg"
+    total = data.get("usage_kib") if memcg else data.get("ram_kib")
+    total = total if isinstance(total, int) and not isinstance(total, bool) else None
+    return RamView(
+        source="accounting step",
+        scope="the cgroup's charge" if memcg else "RAM",
+        total_kib=total,
+        parts=tuple(parts),
+        whole_kib=total or sum(p.kib for p in parts),
     )
 
 
@@ -818,7 +896,9 @@ def build_event(
         )
         step = explained.replay.step(StepName.ACCOUNTING)
         if step is not None:
-            accounting = _data_rows(step.data)
+            # the parts are drawn and tabled under "where the memory went"
+            drawn = {"parts_kib", "parts_pct"} if _accounted(explained) else set()
+            accounting = _data_rows(step.data, frozenset(drawn))
     slab = sorted(event.memory.slab or (), key=lambda c: (-c.total_kib, c.name))
     answer = _answer(event, victim, primary, explained is not None)
     lines = event.lines
@@ -850,7 +930,7 @@ def build_event(
         steps=steps,
         ranking=_ranking(event, explained, limits),
         accounting=accounting,
-        ram=_ram(event),
+        ram=_accounted(explained) or _ram(event),
         zones=_zones(event),
         slab=tuple(
             Quantity(label=c.name, value=c.total_kib, unit="kib") for c in slab[: limits.table_rows]
@@ -1048,8 +1128,6 @@ def format_value(q: Quantity) -> str:
         return format_pct(value)
     if q.unit == "ratio" and isinstance(value, int | float):
         return format_pct(100.0 * value)
-    if q.unit == "count" and isinstance(value, int):
-        return f"{value:,}"
     if isinstance(value, float):
         return f"{value:.3g}"
     if isinstance(value, int):

@@ -253,9 +253,7 @@ def findings_to_json(findings: Sequence[Finding]) -> list[dict[str, Any]]:
                     "fact": v.name,
                     "value": v.value,
                     "unit": v.unit,
-                    "lines": [
-                        {"path": e.path, "line": e.line, "text": e.text} for e in v.evidence
-                    ],
+                    "lines": [{"path": e.path, "line": e.line, "text": e.text} for e in v.evidence],
                 }
                 for v in f.facts
             ],

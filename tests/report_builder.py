@@ -232,16 +232,3 @@ def synth_log(
 
 def analyse(path: Path) -> Analysis:
     return analyze_paths([str(path)], jobs=1)
-
-
-def with_rules(analysis: Analysis) -> Analysis:
-    """``analysis`` explained by the real rules engine over an empty replay (rules that need
-    the replay stay quiet), until the pipeline attaches both."""
-    from oomlens.engine import explain_event
-
-    empty = Replay(steps=())
-    explained = tuple(
-        ExplainedEvent(event=e, replay=empty, findings=explain_event(e, empty, analysis.events))
-        for e in analysis.events
-    )
-    return dataclasses.replace(analysis, explained=explained)

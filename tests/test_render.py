@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from conftest import CORPUS_DIR, EXAMPLE_LOG, run_oomlens
-from report_builder import analyse, explained_analysis, synth_log, with_rules
+from report_builder import analyse, explained_analysis, synth_log
 
-from oomlens.model import Analysis, MemoryState
+from oomlens.model import Analysis, MemoryState, StepName
 from oomlens.render import (
     analysis_to_html,
     analysis_to_markdown,
@@ -208,8 +208,7 @@ def test_cgroup_owner_unknown(path: str | None) -> None:
 
 
 def test_unexplained_sections_say_not_analysed(tmp_path: Path) -> None:
-    analysis = analyse(synth_log(tmp_path))
-    assert analysis.explained == ()
+    analysis = dataclasses.replace(analyse(synth_log(tmp_path)), explained=())
     view = build_report(analysis)
     event = view.events[0]
     assert not event.explained and event.findings == () and event.steps == ()
@@ -222,7 +221,7 @@ def test_unexplained_sections_say_not_analysed(tmp_path: Path) -> None:
 
 
 def test_memory_sections_come_from_the_report(tmp_path: Path) -> None:
-    analysis = analyse(synth_log(tmp_path))
+    analysis = dataclasses.replace(analyse(synth_log(tmp_path)), explained=())
     parsed = analysis.events[0].memory
     assert parsed.meminfo is not None and parsed.page_size_kib is not None
     assert parsed.ram is not None and parsed.ram.ram_pages is not None
@@ -239,7 +238,7 @@ def test_memory_sections_come_from_the_report(tmp_path: Path) -> None:
     event = build_report(analysis).events[0]
     assert event.ram is None and event.zones == ()
     md = analysis_to_markdown(analysis)
-    assert "Where the RAM went" not in md and "Mem-Info counters with a page size: not in" in md
+    assert "Where the memory went" not in md and "Mem-Info counters with a page size: not in" in md
     html = analysis_to_html(analysis)
     assert "chart-ram" not in html and "chart-zones" not in html
     assert "Zone lines: not in the report." in html
@@ -374,26 +373,26 @@ def test_hostile_names_render_as_text(tmp_path: Path, name: str) -> None:
 
 
 def _golden_cases() -> list[tuple[str, Path, str]]:
-    cases = [("example-explained", EXAMPLE_LOG, "builder"), ("example", EXAMPLE_LOG, "none")]
+    cases = [("example-explained", EXAMPLE_LOG, "builder"), ("example", EXAMPLE_LOG, "pipeline")]
     for rel in GOLDEN_CORPUS:
-        cases.append((Path(rel).stem, CORPUS_DIR / rel, "none"))
+        cases.append((Path(rel).stem, CORPUS_DIR / rel, "pipeline"))
     for rel in GOLDEN_CORPUS[:2]:
-        cases.append((Path(rel).stem + "-rules", CORPUS_DIR / rel, "rules"))
+        cases.append((Path(rel).stem + "-unexplained", CORPUS_DIR / rel, "unexplained"))
     return cases
 
 
 @pytest.mark.parametrize(("name", "path", "explained"), _golden_cases(), ids=lambda v: str(v))
 @pytest.mark.parametrize("fmt", ["md", "html"])
 def test_golden(name: str, path: Path, explained: str, fmt: str) -> None:
-    """``explained``: "none" (as parsed), "builder" (every section, from report_builder) or
-    "rules" (findings from the real rules engine)."""
+    """``explained``: "pipeline" (as ``analyze`` explains it: replay and rules), "builder"
+    (every section, from report_builder) or "unexplained" (replay and findings removed)."""
     if not path.is_file():
         pytest.skip(f"corpus file not found: {path}")
     analysis = analyse(path)
     if explained == "builder":
         analysis = explained_analysis(analysis)
-    elif explained == "rules":
-        analysis = with_rules(analysis)
+    elif explained == "unexplained":
+        analysis = dataclasses.replace(analysis, explained=())
     paths = names(analysis)
     text = (
         analysis_to_markdown(analysis, path_names=paths)
@@ -583,7 +582,7 @@ def test_slab_table_largest_first(tmp_path: Path) -> None:
 
 
 def test_real_rule_findings_render(corpus_dir: Path) -> None:
-    analysis = with_rules(analyse(corpus_dir / GOLDEN_CORPUS[0]))
+    analysis = analyse(corpus_dir / GOLDEN_CORPUS[0])
     explained = analysis.explained[0]
     primary = explained.primary
     assert primary is not None
@@ -601,3 +600,25 @@ def test_real_rule_findings_render(corpus_dir: Path) -> None:
         assert "`" not in remedy
     md = analysis_to_markdown(analysis)
     assert "#### Primary cause: " in md and "*Findings: not analysed.*" not in md
+
+
+def test_memory_chart_from_the_accounting_step(corpus_dir: Path) -> None:
+    analysis = analyse(corpus_dir / GOLDEN_CORPUS[1])  # a global OOM with Mem-Info
+    step = analysis.explained[0].replay.step(StepName.ACCOUNTING)
+    assert step is not None
+    parts_kib = dict(step.data)["parts_kib"]
+    ram = build_report(analysis).events[0].ram
+    assert ram is not None and ram.source == "accounting step" and ram.scope == "RAM"
+    assert {p.label: p.kib for p in ram.parts} == {
+        k.removesuffix("_kib").replace("_", " "): v for k, v in parts_kib.items()
+    }
+    assert ram.total_kib == dict(step.data)["ram_kib"]
+    rows = {q.label: q for q in build_report(analysis).events[0].accounting}
+    assert rows["scope"].value == "global"
+    assert not any(label.startswith("parts: ") for label in rows)  # drawn, not repeated
+    assert any(label.startswith("overlaps not added: ") for label in rows)  # mapping -> rows
+
+
+def test_no_stale_golden_files() -> None:
+    expected = {f"{name}.{fmt}" for name, _, _ in _golden_cases() for fmt in ("md", "html")}
+    assert {p.name for p in GOLDEN.iterdir()} <= expected
