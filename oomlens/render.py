@@ -277,6 +277,20 @@ class TimelineRow:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentView:
+    """Events of one host and boot that tell one story (oomlens/incidents.py)."""
+
+    number: int
+    host: str | None
+    pattern: str  # "single", "repeated", "kill storm", "restart loop"
+    events: tuple[int, ...]  # event numbers in this report
+    kills: int
+    duration_s: float | None
+    victims: str  # "nginx ×2, java ×1"
+    repeat_of: int | None  # number of an earlier incident of this boot with the same victim
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SourceView:
     path: str
     format: str
@@ -299,6 +313,7 @@ class ReportView:
     failed_inputs: tuple[str, ...]
     events: tuple[EventView, ...]
     timeline: tuple[TimelineRow, ...]  # empty for fewer than two events
+    incidents: tuple[IncidentView, ...]  # empty for fewer than two events
     diagnostics: tuple[DiagnosticView, ...]
     diagnostics_total: int
     truncated: tuple[str, ...] = ()  # what was left out to fit a size cap
@@ -985,6 +1000,33 @@ def _timeline(
     return tuple(rows)
 
 
+def _incidents(analysis: Analysis) -> tuple[IncidentView, ...]:
+    if len(analysis.events) < 2:
+        return ()
+    number = {
+        (e.source.path, e.source.first_line): i for i, e in enumerate(analysis.events, start=1)
+    }
+    out = []
+    for incident in analysis.incidents:
+        out.append(
+            IncidentView(
+                number=incident.index + 1,
+                host=incident.host,
+                pattern=incident.pattern.value.replace("_", " "),
+                events=tuple(
+                    n
+                    for e in incident.events
+                    if (n := number.get((e.source.path, e.source.first_line))) is not None
+                ),
+                kills=incident.kills,
+                duration_s=incident.duration_s,
+                victims=", ".join(f"{v.comm} ×{v.kills}" for v in incident.victims),
+                repeat_of=None if incident.repeat_of is None else incident.repeat_of + 1,
+            )
+        )
+    return tuple(out)
+
+
 def build_report(
     analysis: Analysis,
     *,
@@ -1025,6 +1067,7 @@ def build_report(
         failed_inputs=tuple(path_name(p) for p in analysis.failed_inputs),
         events=events,
         timeline=_timeline(events, analysis.events),
+        incidents=_incidents(analysis),
         diagnostics=tuple(
             DiagnosticView(path=path_name(d.path), line=d.line, message=d.message)
             for d in diagnostics

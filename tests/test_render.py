@@ -294,6 +294,9 @@ def test_timeline_only_with_several_events() -> None:
     assert view.timeline[0].offset_s == 0.0 and view.timeline[1].offset_s is not None
     html = analysis_to_html(analysis)
     assert "chart-timeline" in html and 'href="#event-2"' in html
+    assert [i.events for i in view.incidents] == [(1, 2)]
+    assert view.incidents[0].victims == "nginx ×1, gunicorn ×1"
+    assert "| 1 | db2 | repeated | 1, 2 | 2 |" in analysis_to_markdown(analysis)
     single = dataclasses.replace(analysis, events=analysis.events[:1])
     assert build_report(single).timeline == ()
     assert "## Timeline" not in analysis_to_markdown(single)
@@ -434,12 +437,15 @@ def test_corpus_is_present() -> None:
 # --------------------------------------------------------------------------- size
 
 
-def test_html_for_400_tasks_under_1mb(tmp_path: Path) -> None:
-    analysis = explained_analysis(analyse(synth_log(tmp_path, n_tasks=400, era="6.1")))
+@pytest.mark.parametrize("era", ["6.1", "4.19", "2.6.32-rhel6"])
+def test_html_for_400_tasks_under_1mb(tmp_path: Path, era: str) -> None:
+    analysis = analyse(synth_log(tmp_path, n_tasks=400, era=era))
     assert len(analysis.events[0].tasks or ()) == 400
-    html = analysis_to_html(analysis)
-    assert_self_contained(html)
-    assert len(html.encode("utf-8")) < 1_000_000
+    assert analysis.explained and analysis.explained[0].replay.ranking  # as analyze gives it
+    for variant in (analysis, explained_analysis(analysis)):
+        html = analysis_to_html(variant)
+        assert_self_contained(html)
+        assert len(html.encode("utf-8")) < 1_000_000
 
 
 @pytest.mark.parametrize("cap", [30_000, 12_000, 5_000, 2_000])
