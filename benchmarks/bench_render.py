@@ -3,9 +3,9 @@
     python benchmarks/bench_render.py                  # 20 and 400 tasks, 50 runs each
     python benchmarks/bench_render.py --tasks 400 --repeat 200
 
-Reports are written by ``oomlens.synth`` and parsed once; each is rendered plain and with a
-replay, findings and memory state attached (tests/report_builder.py), so every section and
-chart is drawn. Parsing is not timed. The first render (Jinja environment and template
+Reports are written by ``oomlens.synth`` and analysed once (parse, replay, rules); each is
+rendered as ``analyze`` explains it and with the test builder's replay, findings and memory
+state (tests/report_builder.py), which fills every section and chart. Parsing is not timed. The first render (Jinja environment and template
 compilation) is shown on its own line; the table shows the steady state (median and best).
 Target: < 50 ms per report. This is a measurement tool: it always exits 0.
 """
@@ -81,9 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         cases = []
         for n in args.tasks:
-            plain = analyse(synth_log(Path(tmp), n_tasks=n, era="6.1"))
-            cases.append((f"{n} tasks", plain))
-            cases.append((f"{n} tasks, explained", explained_analysis(plain)))
+            piped = analyse(synth_log(Path(tmp), n_tasks=n, era="6.1"))
+            cases.append((f"{n} tasks, as analyze explains it", piped))
+            cases.append((f"{n} tasks, every section", explained_analysis(piped)))
 
     for fmt in ("html", "md"):
         print(f"fresh process, {fmt}: {_fresh_process_ms(fmt):.1f} ms", end="")
