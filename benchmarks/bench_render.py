@@ -5,8 +5,9 @@
 
 Reports are written by ``oomlens.synth`` and analysed once (parse, replay, rules); each is
 rendered as ``analyze`` explains it and with the test builder's replay, findings and memory
-state (tests/report_builder.py), which fills every section and chart. Parsing is not timed. The first render (Jinja environment and template
-compilation) is shown on its own line; the table shows the steady state (median and best).
+state (tests/report_builder.py), which fills every section and chart. Analysis is not
+timed. A fresh process and the first render (Jinja environment, templates loaded) are shown
+on their own lines; the table shows the steady state (median and best).
 Target: < 50 ms per report. This is a measurement tool: it always exits 0.
 """
 

@@ -216,14 +216,6 @@ class VictimView:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Segment:
-    """A piece of prose: ``rich`` for rule text (its `code spans` shown as code)."""
-
-    text: str
-    rich: bool
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class RawLine:
     number: int
     text: str
@@ -245,8 +237,7 @@ class EventView:
     complete: bool
     manual: bool
     panic: str | None
-    answer: str  # the segments' text joined
-    answer_segments: tuple[Segment, ...]
+    answer: str
     cause: str | None  # the primary finding's title
     remedy: str | None
     explained: bool
@@ -829,52 +820,46 @@ def format_kib(value: int | float | None) -> str:
 
 def _answer(
     event: OomEvent, victim: VictimView | None, primary: Finding | None, explained: bool
-) -> tuple[Segment, ...]:
-    """The one-paragraph answer; rule text (title, remedy) is marked ``rich`` so that its
-    `code spans` are shown as code, the rest is plain text."""
-    out: list[Segment] = []
-
-    def plain(text: str) -> None:
-        out.append(Segment(text=(" " if out else "") + text, rich=False))
-
+) -> str:
+    parts: list[str] = []
     if primary is not None:
-        plain("Cause: ")
-        out.append(Segment(text=primary.title.rstrip("."), rich=True))
-        out.append(Segment(text=".", rich=False))
+        parts.append(f"Cause: {primary.title.rstrip('.')}.")
     elif explained:
-        plain("Cause: no rule matched this report.")
+        parts.append("Cause: no rule matched this report.")
     else:
-        plain(f"Cause: {NOT_ANALYSED}.")
+        parts.append(f"Cause: {NOT_ANALYSED}.")
     if victim is not None:
         who = _task_name(victim.comm, victim.pid)
         if victim.rss_kib is not None:
             source = " (from the task table)" if victim.rss_from_table else ""
-            plain(f"The kernel killed {who}, which held {format_kib(victim.rss_kib)} RSS{source}.")
+            parts.append(
+                f"The kernel killed {who}, which held {format_kib(victim.rss_kib)} RSS{source}."
+            )
         else:
-            plain(f"The kernel killed {who} (its RSS is {NOT_PRINTED}).")
+            parts.append(f"The kernel killed {who} (its RSS is {NOT_PRINTED}).")
         if victim.others:
-            plain(f"It also killed {', '.join(victim.others)}.")
+            parts.append(f"It also killed {', '.join(victim.others)}.")
     elif event.kind is EventKind.ALLOCATION_FAILURE:
-        plain("An allocation failed; no task was killed.")
+        parts.append("An allocation failed; no task was killed.")
     elif event.panic:
-        plain("The kernel panicked instead of killing a task.")
+        parts.append("The kernel panicked instead of killing a task.")
     else:
-        plain("No kill line is in the report.")
+        parts.append("No kill line is in the report.")
     memcg = event.memcg
     memory = event.memory
     if memcg is not None and memcg.limit_kib is not None and memcg.limit_kib < UNLIMITED_KIB:
-        plain(
+        parts.append(
             f"The memory cgroup used {format_kib(memcg.usage_kib)} of its "
             f"{format_kib(memcg.limit_kib)} limit."
         )
     elif memory.ram is not None and memory.ram.ram_pages is not None and memory.page_size_kib:
-        plain(f"The machine has {format_kib(memory.ram.ram_pages * memory.page_size_kib)} of RAM.")
+        ram_kib = memory.ram.ram_pages * memory.page_size_kib
+        parts.append(f"The machine has {format_kib(ram_kib)} of RAM.")
     if event.swap_total_kib == 0:
-        plain("There was no swap.")
+        parts.append("There was no swap.")
     if primary is not None and primary.remedy:
-        plain("What to change: ")
-        out.append(Segment(text=primary.remedy.strip(), rich=True))
-    return tuple(out)
+        parts.append(f"What to change: {primary.remedy.strip()}")
+    return " ".join(parts)
 
 
 def build_event(
@@ -915,7 +900,6 @@ def build_event(
             drawn = {"parts_kib", "parts_pct"} if _accounted(explained) else set()
             accounting = _data_rows(step.data, frozenset(drawn))
     slab = sorted(event.memory.slab or (), key=lambda c: (-c.total_kib, c.name))
-    answer = _answer(event, victim, primary, explained is not None)
     lines = event.lines
     cap = limits.raw_lines
     shown = lines if cap is None else lines[:cap]
@@ -934,8 +918,7 @@ def build_event(
         complete=event.complete,
         manual=event.manual,
         panic=event.panic,
-        answer="".join(seg.text for seg in answer),
-        answer_segments=answer,
+        answer=_answer(event, victim, primary, explained is not None),
         cause=primary.title if primary is not None else None,
         remedy=primary.remedy if primary is not None else None,
         explained=explained is not None,
@@ -1099,38 +1082,6 @@ def md_code(text: object) -> str:
     return f"<code>{escaped}</code>"
 
 
-_CODE_SPAN = re.compile(r"`([^`\n]+)`")
-
-
-def prose_html(text: object) -> Any:
-    """Rule and replay text as HTML: all escaped, `backtick spans` shown as ``<code>``.
-    (Rule texts quote log values, so they are as hostile as the log.)"""
-    from markupsafe import Markup, escape
-
-    out: list[str] = []
-    last = 0
-    value = str(text)
-    for match in _CODE_SPAN.finditer(value):
-        out.append(str(escape(value[last : match.start()])))
-        out.append(f"<code>{escape(match[1])}</code>")
-        last = match.end()
-    out.append(str(escape(value[last:])))
-    return Markup("".join(out))
-
-
-def prose_md(text: object) -> str:
-    """Rule and replay text as Markdown: escaped, `backtick spans` kept as code."""
-    out: list[str] = []
-    last = 0
-    value = str(text)
-    for match in _CODE_SPAN.finditer(value):
-        out.append(md_escape(value[last : match.start()]))
-        out.append(md_code(match[1]))
-        last = match.end()
-    out.append(md_escape(value[last:]))
-    return "".join(out)
-
-
 def md_pre(text: object) -> str:
     """Text inside a ``<pre>`` HTML block: entities only (Markdown is not read there)."""
     return html.escape(str(text), quote=False)
@@ -1237,7 +1188,6 @@ def _environment(kind: str) -> Any:
         md_escape=md_escape,
         md_code=md_code,
         md_pre=md_pre,
-        prose=prose_html if kind == "html" else prose_md,
     )
     if kind == "html":
         env.filters.update(
