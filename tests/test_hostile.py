@@ -88,9 +88,17 @@ def test_invalid_utf8_and_nul_bytes(tmp_path: Path) -> None:
 
 
 def _without_paths(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    events = json.loads(json.dumps(doc["events"]))
-    for event in events:
-        event["source"]["path"] = "X"
+    """The events with every source path (event, evidence lines) replaced by "X"."""
+    paths = {source["path"] for source in doc["sources"]}
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: "X" if k == "path" and v in paths else scrub(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        return value
+
+    events: list[dict[str, Any]] = scrub(doc["events"])
     return events
 
 
