@@ -1,7 +1,7 @@
 """Command line: thin layer from options to the API, a renderer and an exit code.
 
 Exit codes: 0 analysed (whether or not anything was found), 1 an input could not be read
-(the others were still analysed), 2 usage error.
+(the others were still analysed), 2 usage error (bad options, problems in rule files).
 """
 
 from __future__ import annotations
@@ -50,6 +50,14 @@ def _root() -> None:
     """Explain Linux out-of-memory incidents from kernel logs."""
 
 
+RulesDirs = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--rules", help="Extra rule directory (repeatable); may override with override = true."
+    ),
+]
+
+
 @app.command()
 def analyze(
     paths: Annotated[
@@ -74,16 +82,20 @@ def analyze(
             help="Markdown: cut raw lines, then tables, to stay under N bytes (for tickets).",
         ),
     ] = None,
+    rules: RulesDirs = None,
 ) -> None:
-    """Find and parse every OOM report in kernel logs."""
+    """Find every OOM report in kernel logs, replay it and explain its cause."""
     from .api import analyze_paths
     from .serialize import analysis_to_json
+
+    if rules:
+        _ruleset(rules)  # every problem in the user's rules, reported before any work
 
     fmt = output_format
     if fmt is None and output is not None:
         fmt = _SUFFIXES.get(output.suffix.lower())
     fmt = fmt or OutputFormat.MD
-    analysis = analyze_paths(paths, jobs=jobs)
+    analysis = analyze_paths(paths, jobs=jobs, rule_dirs=tuple(str(d) for d in rules or ()))
     if fmt is OutputFormat.JSON:
         text = json.dumps(analysis_to_json(analysis), indent=1, ensure_ascii=False) + "\n"
     elif fmt is OutputFormat.HTML:
@@ -242,13 +254,6 @@ rules_app = typer.Typer(
     help="Check and inspect the rule catalogue.",
 )
 app.add_typer(rules_app, name="rules")
-
-RulesDirs = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "--rules", help="Extra rule directory (repeatable); may override with override = true."
-    ),
-]
 
 
 def _ruleset(dirs: list[Path] | None) -> RuleSet:

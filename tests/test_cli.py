@@ -229,3 +229,42 @@ def test_python_m_oomlens_cli() -> None:
     )
     assert proc.returncode == 0
     _assert_example_json(proc.stdout.decode())
+
+
+USER_RULE = '''
+id = "USR001"
+name = "site.any_kill"
+cause = "kill_loop"
+severity = "info"
+priority = 1
+when = "victim_pid is not null"
+title = "Site rule: a task was killed"
+explanation = "Killed {{ victim_comm }}."
+remedy = "Nothing: a site rule for the test."
+references = []
+'''
+
+
+def test_user_rules_directory(invoke: Invoke, tmp_path: Path) -> None:
+    rules = tmp_path / "site-rules"
+    rules.mkdir()
+    (rules / "USR001_any_kill.toml").write_text(USER_RULE, encoding="utf-8")
+    res = invoke("analyze", EXAMPLE_LOG, "--format", "json", "--rules", rules)
+    assert res.code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    for event in doc["events"]:
+        ids = [f["id"] for f in event["findings"]]
+        assert "USR001" in ids
+        assert sum(f["primary"] for f in event["findings"]) == 1
+        mine = next(f for f in event["findings"] if f["id"] == "USR001")
+        assert mine["explanation"].strip() == f"Killed {event['victim']['comm']}."
+
+
+def test_broken_user_rule_exit_2_with_location(invoke: Invoke, tmp_path: Path) -> None:
+    rules = tmp_path / "site-rules"
+    rules.mkdir()
+    broken = USER_RULE.replace("victim_pid is not null", "victim_pid >")
+    (rules / "USR001_any_kill.toml").write_text(broken, encoding="utf-8")
+    res = invoke("analyze", EXAMPLE_LOG, "--rules", rules)
+    assert res.code == 2
+    assert "USR001_any_kill.toml:7:" in res.stderr
