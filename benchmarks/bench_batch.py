@@ -281,7 +281,9 @@ def main(argv: list[str] | None = None) -> int:
                 args.timeout,
             )
             label = {
-                "local": f"oomlens batch, {jobs} worker process(es)",
+                "local": f"oomlens batch, {jobs} worker processes"
+                if jobs > 1
+                else "oomlens batch, -j 1 (analysis in the one process)",
                 "dask": f"oomlens batch on Dask LocalCluster, {jobs} workers",
                 "index": "oomlens batch again, index on, archive unchanged",
             }[mode]
