@@ -246,7 +246,6 @@ def main(argv: list[str] | None = None) -> int:
         f"{meta['files']} files, {args.hosts} hosts, {meta['reports']} reports), "
         f"{usable_cpus()} usable CPUs, load average {load()}"
     )
-    print(f"CPU capacity available now: {capacity(args.jobs)}")
     lines: list[tuple[str, str, str, str, str]] = []
 
     zcat = shutil.which("zcat")
@@ -328,21 +327,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"tables identical across runs: {identical}")
     print(f"load average after: {load()}")
     return 0
-
-
-BUSY = "sum(range(3 * 10**7))"
-
-
-def capacity(jobs: int) -> str:
-    """How many CPUs this run can actually get: a fixed busy loop timed alone and as ``jobs``
-    copies at once (other users of a shared machine take the rest)."""
-    one = timed([sys.executable, "-c", BUSY], 120)[0]
-    start = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(jobs)]
-    for proc in procs:
-        proc.wait()
-    many = time.perf_counter() - start
-    return f"{jobs * one / many:.2f} of {jobs} CPUs ({jobs} busy loops took {many / one:.2f}x one)"
 
 
 def load() -> str:

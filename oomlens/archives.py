@@ -699,9 +699,7 @@ class Walker:
             if self.options.hash_members:
                 digest = blake2b_hex(data)
         elif self.options.spool_dir is not None:
-            spooled, digest = _spool_member(
-                opener, member_display, self.options.spool_dir, hash_it=self.options.hash_members
-            )
+            spooled, digest = _spool_member(opener, member_display, self.options.spool_dir)
         elif self.options.hash_members:
             digest = _hash_member(opener, member_display)
         yield Member(
@@ -775,19 +773,16 @@ def _read_limited(
     return data
 
 
-def _spool_member(
-    opener: Callable[[], IO[bytes]], display: str, directory: str, *, hash_it: bool
-) -> tuple[str, str | None]:
-    """Copy a member's raw bytes to a private file in ``directory``, hashing them on the way
-    when ``hash_it``: (file path, blake2b or None). The file is removed when the copy fails."""
-    digest = hashlib.blake2b(digest_size=20) if hash_it else None
+def _spool_member(opener: Callable[[], IO[bytes]], display: str, directory: str) -> tuple[str, str]:
+    """Copy a member's raw bytes to a private file in ``directory``, hashing them on the way:
+    (file path, blake2b). The file is removed when the copy fails."""
+    digest = hashlib.blake2b(digest_size=20)
     fd, name = tempfile.mkstemp(prefix="member-", dir=directory)
     try:
         with open(fd, "wb") as out:
             with _read_error(display, "archive member"), opener() as handle:
                 while chunk := handle.read(_CHUNK):
-                    if digest is not None:
-                        digest.update(chunk)
+                    digest.update(chunk)
                     try:
                         out.write(chunk)
                     except OSError as exc:  # the spool's disk, not the archive
@@ -798,7 +793,7 @@ def _spool_member(
     except BaseException:
         os.unlink(name)
         raise
-    return name, digest.hexdigest() if digest is not None else None
+    return name, digest.hexdigest()
 
 
 def _hash_member(opener: Callable[[], IO[bytes]], display: str) -> str:
