@@ -9,10 +9,8 @@ The walk yields :class:`Member` (a log to analyse) and :class:`BadInput` (a memb
 unreadable: path traversal, links, devices, decompression bombs, damaged archives) and
 collects the ``hostname`` files of sosreport-like trees for host attribution.
 
-A member's bytes travel with it when it is small (``inline_bytes``); a larger one is copied
-to a private spool file as the walk passes it (``spool_dir``; local workers read that file),
-or else named by a :class:`Locator` so a worker re-reads it from its archive (Dask workers on
-other machines: they cannot see the spool).
+A member's bytes travel with it when it is small (``inline_bytes``); a larger member is named
+by a :class:`Locator` so a worker process re-reads it from its archive.
 """
 
 from __future__ import annotations
@@ -24,7 +22,6 @@ import os
 import re
 import stat
 import tarfile
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -134,8 +131,6 @@ class Member:
     mtime: float | None
     data: bytes | None = None  # the raw bytes, for small archive members
     digest: str | None = None  # blake2b of the raw bytes, when computed
-    # a private copy of a large archive member's raw bytes (the walker's caller removes it)
-    spooled: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -404,9 +399,6 @@ class WalkOptions:
     inline_bytes: int = INLINE_BYTES
     hash_members: bool = True
     max_depth: int = MAX_DEPTH
-    # where large archive members are copied for the workers (None: re-read by locator, which
-    # for a compressed tar means decompressing the archive again up to the member)
-    spool_dir: str | None = None
     # (path, root, stat) -> True when the index holds everything this archive gave last time
     known_archive: Callable[[str, str | None, os.stat_result], bool] | None = None
 
@@ -693,13 +685,10 @@ class Walker:
             return
         data: bytes | None = None
         digest: str | None = None
-        spooled: str | None = None
         if size <= self.options.inline_bytes:
             data = _read_limited(opener, member_display, self.options.max_member_bytes, size)
             if self.options.hash_members:
                 digest = blake2b_hex(data)
-        elif self.options.spool_dir is not None:
-            spooled, digest = _spool_member(opener, member_display, self.options.spool_dir)
         elif self.options.hash_members:
             digest = _hash_member(opener, member_display)
         yield Member(
@@ -710,7 +699,6 @@ class Walker:
             mtime=mtime,
             data=data,
             digest=digest,
-            spooled=spooled,
         )
 
     def _nested(
@@ -773,29 +761,6 @@ def _read_limited(
     return data
 
 
-def _spool_member(opener: Callable[[], IO[bytes]], display: str, directory: str) -> tuple[str, str]:
-    """Copy a member's raw bytes to a private file in ``directory``, hashing them on the way:
-    (file path, blake2b). The file is removed when the copy fails."""
-    digest = hashlib.blake2b(digest_size=20)
-    fd, name = tempfile.mkstemp(prefix="member-", dir=directory)
-    try:
-        with open(fd, "wb") as out:
-            with _read_error(display, "archive member"), opener() as handle:
-                while chunk := handle.read(_CHUNK):
-                    digest.update(chunk)
-                    try:
-                        out.write(chunk)
-                    except OSError as exc:  # the spool's disk, not the archive
-                        raise InputError(
-                            f"cannot copy the member to a spool file: {exc.strerror or exc}",
-                            ErrorLocation(display),
-                        ) from exc
-    except BaseException:
-        os.unlink(name)
-        raise
-    return name, digest.hexdigest()
-
-
 def _hash_member(opener: Callable[[], IO[bytes]], display: str) -> str:
     digest = hashlib.blake2b(digest_size=20)
     with _read_error(display, "archive member"), opener() as handle:
@@ -813,16 +778,6 @@ def open_member_raw(member: Member) -> Iterator[IO[bytes]]:
     its locator (streaming through each archive up to the member)."""
     if member.data is not None:
         yield io.BytesIO(member.data)
-        return
-    if member.spooled is not None:
-        try:
-            spooled = open(member.spooled, "rb")  # noqa: SIM115 (closed below)
-        except OSError as exc:
-            raise InputError(
-                f"cannot open its spool file: {exc.strerror or exc}", ErrorLocation(member.display)
-            ) from exc
-        with spooled:
-            yield spooled
         return
     locator = member.locator
     with ExitStack() as stack:

@@ -29,7 +29,6 @@ from . import __version__
 from .api import PartialInputError, analyze_stream, explain_events
 from .archives import (
     DEFAULT_MAX_MEMBER_BYTES,
-    INLINE_BYTES,
     LIMIT_MESSAGE,
     BadInput,
     HostnameHint,
@@ -650,27 +649,15 @@ def run_batch(
     index: str | os.PathLike[str] | None = None,
     progress: bool = False,
     on_bad: Callable[[BadInput], None] | None = None,
-    inline_bytes: int = INLINE_BYTES,
 ) -> BatchResult:
     """Analyse every log under ``paths`` (files, directories, archives).
 
     ``jobs``: local worker processes (default: the usable CPUs; 1 runs in this process).
     ``dask``: a Dask scheduler address; the work runs there instead. ``index``: SQLite file of
-    the incremental index (None: no index). ``inline_bytes``: archive members up to this size
-    travel to the workers with their bytes; larger ones are copied to a private spool
-    directory as the walk passes them (local workers), or re-read from their archive by the
-    workers (Dask, whose workers may not see the spool).
+    the incremental index (None: no index).
     """
-    import shutil
-    import tempfile
-
-    spool = None if dask is not None else tempfile.mkdtemp(prefix="oomlens-batch-")
     options = WalkOptions(
-        globs=tuple(globs),
-        max_member_bytes=max_member_bytes,
-        hash_members=index is not None,
-        inline_bytes=inline_bytes,
-        spool_dir=spool,
+        globs=tuple(globs), max_member_bytes=max_member_bytes, hash_members=index is not None
     )
     # what an archive gives depends on these; a stored archive is reused only when they match
     walk_key = json.dumps([sorted(options.globs), max_member_bytes, options.max_depth])
@@ -707,7 +694,6 @@ def run_batch(
             state.rows_by_member[result.display] = list(result.rows)
             state.analysed += 1
             bar.analysed += 1
-            _unspool(member)
             if result.failure is not None:
                 bad(BadInput(path=result.display, message=result.failure), position)
             elif store is not None:
@@ -748,7 +734,6 @@ def run_batch(
                 bar.update()
                 continue
             if item.display in state.scopes:
-                _unspool(item)
                 continue  # the same path given twice
             state.scopes[item.display] = item.scopes
             state.tops[item.display] = item.locator.top
@@ -760,7 +745,6 @@ def run_batch(
                     bad(BadInput(path=item.display, message=f"cannot read: {exc.strerror}"))
                     continue
                 if stored is not None:
-                    _unspool(item)
                     state.rows_by_member[item.display] = stored
                     state.cached += 1
                     bar.cached += 1
@@ -783,8 +767,6 @@ def run_batch(
         runner.close()
         if store is not None:
             store.close()
-        if spool is not None:
-            shutil.rmtree(spool, ignore_errors=True)
     bar.update(final=True)
     source_rows = [row for rows in state.rows_by_member.values() for row in rows]
     hosts = _HostResolver(walker, state.scopes)
@@ -804,15 +786,6 @@ def run_batch(
         archives_from_index=state.known_archives,
         worker_peaks_rss_kib=tuple(sorted(state.peaks.values(), reverse=True)),
     )
-
-
-def _unspool(member: Member) -> None:
-    """Remove a large member's spool file once it is analysed (or not needed)."""
-    if member.spooled is not None:
-        try:
-            os.unlink(member.spooled)
-        except FileNotFoundError:
-            pass
 
 
 def _store_archives(store: Index, walker: Walker, state: _State, walk_key: str) -> None:

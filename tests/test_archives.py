@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import io
 import lzma
-import os
 import tarfile
 import zipfile
 from pathlib import Path
@@ -19,7 +18,6 @@ from oomlens.archives import (
     Walker,
     WalkOptions,
     archive_stem,
-    blake2b_hex,
     hostname_from_bytes,
     open_member_raw,
     unsafe_name,
@@ -244,19 +242,3 @@ def test_helpers() -> None:
     assert archive_stem("a/b/host.tgz") == "host"
     assert hostname_from_bytes(b"  db-2.example.org\n") == "db-2.example.org"
     assert hostname_from_bytes(b"<script>\n") is None
-
-
-def test_large_members_are_spooled_when_a_spool_is_given(tmp_path: Path) -> None:
-    spool = tmp_path / "spool"
-    spool.mkdir()
-    path = tmp_path / "fleet.tar.gz"
-    path.write_bytes(gzip.compress(tar_bytes({"a/var/log/syslog": LOG * 10, "b/kern.log": LOG})))
-    members, bad, _ = walk([str(path)], inline_bytes=len(LOG), spool_dir=str(spool))
-    assert bad == [] and len(members) == 2
-    large, small = members
-    assert large.data is None and large.spooled is not None
-    assert os.path.dirname(large.spooled) == str(spool)
-    assert small.data == LOG and small.spooled is None
-    with open_member_raw(large) as raw:
-        assert raw.read() == LOG * 10
-    assert large.digest == blake2b_hex(LOG * 10)

@@ -636,32 +636,3 @@ def test_bad_inputs_and_rows_in_walk_order_whichever_worker_finishes_first(tmp_p
     assert pooled.bad == serial.bad and len(serial.bad) == 5
     pdt.assert_frame_equal(serial.frame(), pooled.frame())
     assert len(serial.rows) == 60 + 1 + 6
-
-
-def test_large_members_are_spooled_for_the_workers_and_removed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import tempfile
-
-    members = {
-        f"h{n}/var/log/syslog": log_bytes([(report(200 + n), 9.0, WALL)], "syslog", f"h{n}")
-        for n in range(4)
-    }
-    archive = tmp_path / "fleet.tar.gz"
-    archive.write_bytes(tar_bytes(members))
-    spools = tmp_path / "tmp"
-    spools.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(spools))
-    inline = run_batch([str(archive)], jobs=1).frame()
-    index = tmp_path / "index.sqlite"
-    for jobs, stored in ((1, None), (2, None), (2, index)):
-        result = run_batch([str(archive)], jobs=jobs, inline_bytes=1024, index=stored)
-        assert result.bad == () and result.analysed == 4
-        pdt.assert_frame_equal(inline, result.frame())
-        assert list(spools.iterdir()) == []  # spool files and their directory are gone
-    # a changed archive is read again: its unchanged members come from the index
-    members["h9/var/log/syslog"] = log_bytes([(report(209), 9.0, WALL)], "syslog", "h9")
-    archive.write_bytes(tar_bytes(members))
-    grown = run_batch([str(archive)], jobs=2, inline_bytes=1024, index=index)
-    assert (grown.analysed, grown.cached, len(grown.rows)) == (1, 4, 5)
-    assert list(spools.iterdir()) == []
