@@ -6,8 +6,9 @@ Exit codes: 0 analysed (whether or not anything was found), 1 an input could not
 
 from __future__ import annotations
 
-import json
+import itertools
 import sys
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -86,7 +87,7 @@ def analyze(
 ) -> None:
     """Find every OOM report in kernel logs, replay it and explain its cause."""
     from .api import analyze_paths
-    from .serialize import analysis_to_json
+    from .serialize import json_chunks
 
     if rules:
         _ruleset(rules)  # every problem in the user's rules, reported before any work
@@ -96,21 +97,23 @@ def analyze(
         fmt = _SUFFIXES.get(output.suffix.lower())
     fmt = fmt or OutputFormat.MD
     analysis = analyze_paths(paths, jobs=jobs, rule_dirs=tuple(str(d) for d in rules or ()))
+    chunks: Iterable[str]
     if fmt is OutputFormat.JSON:
-        text = json.dumps(analysis_to_json(analysis), indent=1, ensure_ascii=False) + "\n"
+        chunks = itertools.chain(json_chunks(analysis), ["\n"])  # one event at a time
     elif fmt is OutputFormat.HTML:
         from .render import analysis_to_html
 
-        text = analysis_to_html(analysis)
+        chunks = [analysis_to_html(analysis)]
     else:
         from .render import analysis_to_markdown
 
-        text = analysis_to_markdown(analysis, max_bytes=max_bytes)
+        chunks = [analysis_to_markdown(analysis, max_bytes=max_bytes)]
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.writelines(chunks)
     else:
         try:
-            output.write_text(text, encoding="utf-8")
+            with output.open("w", encoding="utf-8") as out:
+                out.writelines(chunks)
         except OSError as exc:
             typer.echo(f"oomlens: cannot write {output}: {exc.strerror}", err=True)
             raise typer.Exit(EXIT_INPUT) from exc

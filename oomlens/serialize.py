@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import fields, is_dataclass
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import fields, is_dataclass, replace
 from typing import Any
 
 from .gfp import flags_for
@@ -46,6 +47,35 @@ def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
             {"path": d.path, "line": d.line, "message": d.message} for d in analysis.diagnostics
         ],
     }
+
+
+def json_chunks(analysis: Analysis) -> Iterator[str]:
+    """The text of ``json.dumps(analysis_to_json(analysis), indent=1, ensure_ascii=False)``,
+    one event at a time, so a large analysis is never held as one document in memory."""
+    document = analysis_to_json(replace(analysis, events=(), explained=(), incidents=()))
+    head = json.dumps(document, indent=1, ensure_ascii=False)
+    # the document with an empty event list ends: ..., "events": [], "diagnostics": [...]
+    before, after = head.split('\n "events": [],\n', 1)
+    yield before + '\n "events": ['
+    for i, (event, explained) in enumerate(
+        zip(analysis.events, _explained(analysis), strict=True)
+    ):
+        text = json.dumps(event_to_json(event, explained), indent=1, ensure_ascii=False)
+        # nested two levels deep in the document; split on "\n" only (JSON escapes newlines,
+        # but str.splitlines would also split on U+2028 left raw by ensure_ascii=False)
+        yield ("," if i else "") + "\n  " + text.replace("\n", "\n  ")
+    yield ("\n ],\n" if analysis.events else "],\n") + after.replace(
+        '"incidents": []',
+        '"incidents": ' + _nested(
+            [incident_to_json(i, analysis.events) for i in analysis.incidents]
+        ),
+        1,
+    )
+
+
+def _nested(value: Any) -> str:
+    """``value`` as json.dumps(indent=1) prints it one level deep in the document."""
+    return json.dumps(value, indent=1, ensure_ascii=False).replace("\n", "\n ")
 
 
 def _explained(analysis: Analysis) -> Sequence[ExplainedEvent | None]:

@@ -268,3 +268,21 @@ def test_broken_user_rule_exit_2_with_location(invoke: Invoke, tmp_path: Path) -
     res = invoke("analyze", EXAMPLE_LOG, "--rules", rules)
     assert res.code == 2
     assert "USR001_any_kill.toml:7:" in res.stderr
+
+
+def test_streamed_json_is_the_document(tmp_path: Path) -> None:
+    """The CLI writes JSON one event at a time; the text equals the whole document's dump,
+    including a comm holding U+2028 (left raw by ensure_ascii=False) and no events at all."""
+    from oomlens.api import analyze_paths
+    from oomlens.serialize import analysis_to_json, json_chunks
+
+    odd = tmp_path / "odd.log"
+    odd.write_text(
+        EXAMPLE_LOG.read_text(encoding="utf-8").replace("nginx", "ng\u2028inx"), encoding="utf-8"
+    )
+    empty = tmp_path / "empty.log"
+    empty.write_text("nothing here\n", encoding="utf-8")
+    for paths in ([EXAMPLE_LOG, odd], [empty]):
+        analysis = analyze_paths([str(p) for p in paths])
+        whole = json.dumps(analysis_to_json(analysis), indent=1, ensure_ascii=False)
+        assert "".join(json_chunks(analysis)) == whole
