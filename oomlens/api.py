@@ -27,6 +27,7 @@ from .reader import InputRef, count_newlines, expand_inputs, open_input, open_ra
 from .splitter import QUIET_BYTES, ReportBlock, ScanStats, quiet_split_point, split_stream
 from .transform import build_event
 
+INTERNAL_ERROR = "internal error"  # diagnostics of a bug (tests assert there are none)
 REAPER_ATTACH_SECONDS = 60.0  # an oom_reaper line this soon after a kill belongs to it
 
 
@@ -39,6 +40,11 @@ def events_from_blocks(blocks: Iterable[ReportBlock]) -> tuple[list[OomEvent], l
         except OomlensError as exc:
             first = block.lines[0]
             diagnostics.append(Diagnostic(path=first.path, line=first.number, message=str(exc)))
+            continue
+        except Exception as exc:  # a parser bug must cost one report, not the whole input
+            first = block.lines[0]
+            message = f"{INTERNAL_ERROR} while parsing this report: {type(exc).__name__}: {exc}"
+            diagnostics.append(Diagnostic(path=first.path, line=first.number, message=message))
             continue
         if events and _is_late_reaper(events[-1], event):
             events[-1] = replace(events[-1], reaps=events[-1].reaps + event.reaps)

@@ -32,7 +32,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_security import active_html, markdown_problems, source_table_rows
 
-from oomlens.api import analyze_paths, analyze_stream, analyze_text
+from oomlens.api import INTERNAL_ERROR, analyze_paths, analyze_stream, analyze_text
 from oomlens.conditions import ConditionError, compile_condition
 from oomlens.errors import InputError, OomlensError, RuleError
 from oomlens.facts import FACTS
@@ -60,6 +60,8 @@ def _validator() -> jsonschema.protocols.Validator:
 def check_analysis(analysis: Analysis) -> dict[str, Any]:
     """The invariants of every analysis, whatever its input: valid JSON (which round-trips),
     one primary finding per explained event, one explained entry per event."""
+    bugs = [d.message for d in analysis.diagnostics if d.message.startswith(INTERNAL_ERROR)]
+    assert bugs == [], bugs[:3]
     doc = analysis_to_json(analysis)
     text = json.dumps(doc, ensure_ascii=False)
     assert json.loads(text) == doc
