@@ -45,6 +45,7 @@ KEEP_BYTES = 256 << 10  # tail kept across chunks so a back walk can reach into 
 MAX_LINE_BYTES = 1 << 20  # longer lines are counted and skipped, never decoded
 WRAPPED_NUMBER = "?"  # stands for a number a wrap cut in two (no number pattern reads it)
 NUL_RUN = "\x00" * 2  # NULs padding a file where a crash lost its tail (single ones are dropped)
+MAX_REPORT_LINES = 20_000  # a block longer than this is cut (real reports: < 5,000 lines)
 FORWARD_STOP = 16  # consecutive unrelated lines that end a forward walk
 BACK_TOLERANCE = 2  # unrelated lines a back walk may step over
 MAX_BACK_LINES = 5000
@@ -198,6 +199,8 @@ class LineReader:
 
     def classify_physical(self, raw: bytes, number: int) -> list[ClassifiedLine]:
         if len(raw) > MAX_LINE_BYTES:
+            if not number:  # a family probe (number unknown): the line is read again if kept
+                return []
             self.stats.diagnostics.append(
                 Diagnostic(
                     path=self.path,
@@ -457,12 +460,14 @@ class _Open:
     gap: int = 0
     last_uptime: float | None = None
     families: set[str] = field(default_factory=set)
+    dropped: int = 0  # lines past MAX_REPORT_LINES
 
 
 @dataclass(frozen=True, slots=True)
 class ReportBlock:
     lines: tuple[LogLine, ...]
     families: tuple[str, ...]  # each line's family, as classified while splitting
+    dropped_lines: int = 0  # report lines past MAX_REPORT_LINES, not kept
 
 
 _QP_ESCAPE = re.compile(r"=([0-9A-F]{2})")
@@ -645,6 +650,13 @@ class Splitter:
         return current
 
     def _append(self, current: _Open, item: ClassifiedLine) -> None:
+        if len(current.lines) + len(current.held) >= MAX_REPORT_LINES:
+            # a "report" that never ends (crafted, or a runaway dump) must not hold the
+            # whole file in memory: its first lines are kept, the rest counted
+            current.dropped += 1 + len(current.held)
+            current.held.clear()
+            current.gap = 0
+            return
         if current.held:
             current.lines.extend(current.held)  # unknown kernel lines inside a report
             current.held.clear()
@@ -663,6 +675,7 @@ class Splitter:
             yield ReportBlock(
                 lines=tuple(item.line for item in current.lines),
                 families=tuple(item.family for item in current.lines),
+                dropped_lines=current.dropped,
             )
 
 
