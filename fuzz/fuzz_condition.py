@@ -20,7 +20,7 @@ def test_one_input(data: bytes) -> None:
         condition = compile_condition(text, UNITS)
     except RuleError:
         return
-    condition.evaluate3({name: None for name in condition.facts})
+    condition.evaluate3(dict.fromkeys(condition.facts))
 
 
 if __name__ == "__main__":
