@@ -129,11 +129,55 @@ def analyze_stream(
             failure.append(Diagnostic(path=path, line=stats.lines, message=exc.message))
 
     events, diagnostics = events_from_blocks(guarded())
+    diagnostics = stats.diagnostics + diagnostics
     fmt = "journal" if "journal" in (compression or "") else stats.format
-    info = SourceInfo(path=path, format=fmt, compression=compression, lines=stats.lines)
+    info = account_lines(
+        SourceInfo(path=path, format=fmt, compression=compression, lines=stats.lines),
+        events,
+        diagnostics,
+        stats.block_lines,
+    )
     if failure:
-        raise PartialInputError(failure[0].message, events, info, stats.diagnostics + diagnostics)
-    return events, info, stats.diagnostics + diagnostics
+        raise PartialInputError(failure[0].message, events, info, diagnostics)
+    return events, info, diagnostics
+
+
+def account_lines(
+    info: SourceInfo,
+    events: Sequence[OomEvent],
+    diagnostics: list[Diagnostic],
+    block_lines: set[int],
+) -> SourceInfo:
+    """Attribute every physical line of one input to an event, a diagnostic or noise.
+
+    ``block_lines`` are the lines the splitter put in report blocks. A block line that ended
+    in no event and no diagnostic would be lost silently: it gets a diagnostic of its own
+    (appended to ``diagnostics``), so the three counts always add up to ``info.lines``.
+    """
+    in_events = {
+        number
+        for event in events
+        if event.source.path == info.path
+        for line in event.lines
+        for number in range(line.number, line.last_number + 1)
+    }
+    diagnosed = {
+        d.line for d in diagnostics if d.path == info.path and 0 < d.line <= info.lines
+    }
+    for number in sorted(block_lines - in_events - diagnosed):
+        diagnostics.append(
+            Diagnostic(
+                path=info.path,
+                line=number,
+                message="line of a report block that no event kept",
+            )
+        )
+        diagnosed.add(number)
+    event_lines = len(in_events - diagnosed)
+    noise = info.lines - len((block_lines | in_events) | diagnosed)
+    return replace(
+        info, event_lines=event_lines, diagnostic_lines=len(diagnosed), noise_lines=noise
+    )
 
 
 class PartialInputError(InputError):
@@ -338,6 +382,7 @@ def analyze_file_parallel(
         events.extend(piece_events)
         stats.lines += piece_stats.lines
         stats.envelopes.update(piece_stats.envelopes)
+        stats.block_lines |= piece_stats.block_lines
         diagnostics.extend(piece_stats.diagnostics)
         diagnostics.extend(piece_diagnostics)
     if len(events) > MAX_EVENTS_PER_FILE:  # each piece kept up to the limit
@@ -353,4 +398,4 @@ def analyze_file_parallel(
         )
         events = events[:MAX_EVENTS_PER_FILE]
     info = SourceInfo(path=path, format=stats.format, compression=None, lines=stats.lines)
-    return events, info, diagnostics
+    return events, account_lines(info, events, diagnostics, stats.block_lines), diagnostics

@@ -16,6 +16,8 @@ task row); when neither is printed, facts in KiB that need it are None.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -95,20 +97,34 @@ def value_of(ctx: FactContext, name: str) -> Any:
 
 
 def fact_evidence(ctx: FactContext, name: str, limit: int = 6) -> tuple[Evidence, ...]:
-    """The report lines fact ``name`` rests on (at most ``limit``)."""
+    """The report lines fact ``name`` rests on (the first ``limit``; computed once per
+    context, since several findings cite the same facts)."""
     selector = FACTS[name].lines
-    event = ctx.event
     if selector is None:
         return ()
+    # facts share a few line patterns: one scan of the report per pattern
+    key = f"evidence:{selector if isinstance(selector, str) else name}:{limit}"
+    if key in ctx._cache:
+        cached: tuple[Evidence, ...] = ctx._cache[key]
+        return cached
+    event = ctx.event
     if isinstance(selector, str):
-        pattern = re.compile(selector)
-        picked = [line for line in event.lines if pattern.search(line.text)]
+        search = _compiled(selector).search
+        picked = (line for line in event.lines if search(line.text))
     else:
         wanted = set(selector(ctx))
-        picked = [line for line in event.lines if line.number in wanted]
-    return tuple(
-        Evidence(path=line.path, line=line.number, text=line.text) for line in picked[:limit]
+        picked = (line for line in event.lines if line.number in wanted)
+    evidence = tuple(
+        Evidence(path=line.path, line=line.number, text=line.text)
+        for line in itertools.islice(picked, limit)
     )
+    ctx._cache[key] = evidence
+    return evidence
+
+
+@functools.cache
+def _compiled(selector: str) -> re.Pattern[str]:
+    return re.compile(selector)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -53,6 +53,7 @@ table only names them with the matching config, and they are rare in OOM reports
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -882,6 +883,7 @@ class GfpDecoding:
     capabilities: GfpCapabilities | None  # None when mask or era is unknown
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of two strings; reports repeat them
 def flags_for(mask_text: str, release: str | None) -> GfpDecoding:
     """Parse a printed mask, pick the era (from ``release``, else guessed) and decode it."""
     parsed = _parse(mask_text)

@@ -80,6 +80,11 @@ class LogLine:
     host: str | None = None
     caller: str | None = None
     program: str | None = None
+    continued: int = 0  # physical lines after ``number`` joined into this one (unwrapped)
+
+    @property
+    def last_number(self) -> int:
+        return self.number + self.continued
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,6 +100,10 @@ class SourceInfo:
     format: str  # envelope seen ("syslog", "dmesg", ..., "mixed", "bare", "journal")
     compression: str | None = None  # "gzip", "bzip2", "xz", "zstd", "journal" or None
     lines: int = 0
+    # line accounting: every physical line read is in exactly one of these
+    event_lines: int = 0  # part of an event and parsed
+    diagnostic_lines: int = 0  # named by a diagnostic (unparsed inside a report, too long, ...)
+    noise_lines: int = 0  # unrelated to any OOM report
 
 
 # --------------------------------------------------------------------------- report parts

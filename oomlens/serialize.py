@@ -26,7 +26,18 @@ SCHEMA = "oomlens/1"
 def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
-        "sources": [{"path": s.path, "format": s.format} for s in analysis.sources],
+        "sources": [
+            {
+                "path": s.path,
+                "format": s.format,
+                "compression": s.compression,
+                "lines": s.lines,
+                "event_lines": s.event_lines,
+                "diagnostic_lines": s.diagnostic_lines,
+                "noise_lines": s.noise_lines,
+            }
+            for s in analysis.sources
+        ],
         "events": [
             event_to_json(e, x) for e, x in zip(analysis.events, _explained(analysis), strict=True)
         ],

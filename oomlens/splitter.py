@@ -158,6 +158,8 @@ class ScanStats:
     lines: int = 0
     envelopes: Counter[Envelope] = field(default_factory=Counter)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # physical lines handed out in report blocks (for line accounting; reports are small)
+    block_lines: set[int] = field(default_factory=set)
 
     @property
     def format(self) -> str:
@@ -509,7 +511,8 @@ def join_wrapped(previous: ClassifiedLine, current: ClassifiedLine) -> Classifie
         return None
     if previous.family not in (OTHER, family) and not previous.line.text.endswith("="):
         return None
-    return ClassifiedLine(replace(previous.line, text=text), family)
+    joined = current.line.last_number - previous.line.number
+    return ClassifiedLine(replace(previous.line, text=text, continued=joined), family)
 
 
 class Splitter:
@@ -690,17 +693,23 @@ def split_stream(
     stats = ScanStats()
     reader = LineReader(path, year, stats)
 
+    def counted(blocks: Iterator[ReportBlock]) -> Iterator[ReportBlock]:
+        for block in blocks:
+            for line in block.lines:
+                stats.block_lines.update(range(line.number, line.last_number + 1))
+            yield block
+
     def blocks() -> Iterator[ReportBlock]:
         splitter = Splitter()
         for item in Scanner(stream, reader, first_line):
             if isinstance(item, Gap):
                 stats.lines += item.count
-                yield from splitter.gap(item.count)
+                yield from counted(splitter.gap(item.count))
             else:
                 stats.lines += item.physical_lines
                 for classified in item.lines:
-                    yield from splitter.feed(classified)
-        yield from splitter.finish()
+                    yield from counted(splitter.feed(classified))
+        yield from counted(splitter.finish())
 
     return blocks(), stats
 
