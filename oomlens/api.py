@@ -386,12 +386,13 @@ def analyze_file_parallel(
         diagnostics.extend(piece_stats.diagnostics)
         diagnostics.extend(piece_diagnostics)
     if len(events) > MAX_EVENTS_PER_FILE:  # each piece kept up to the limit
-        extra = events[MAX_EVENTS_PER_FILE]
-        diagnostics = [d for d in diagnostics if "OOM events in this input" not in d.message]
+        limited = [d for d in diagnostics if "OOM events in this input" in d.message]
+        first = min([d.line for d in limited] + [events[MAX_EVENTS_PER_FILE].source.first_line])
+        diagnostics = [d for d in diagnostics if d not in limited]
         diagnostics.append(
             Diagnostic(
                 path=path,
-                line=extra.source.first_line,
+                line=first,
                 message=f"more than {MAX_EVENTS_PER_FILE:,} OOM events in this input: the "
                 "reports from this line on were not parsed",
             )

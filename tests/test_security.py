@@ -320,6 +320,43 @@ def test_archives_are_read_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert any("../../etc/kern.log" in bad.path for bad in result.bad), result.bad
 
 
+def test_large_members_are_not_spooled_to_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A member too large to travel to a worker with its bytes (INLINE_BYTES) is read again
+    from the archive by its locator, never copied to a file (temp, cache or working dir)."""
+    import gzip
+    import io
+    import tarfile
+
+    from oomlens.archives import INLINE_BYTES
+    from oomlens.batch import run_batch
+
+    log = _hostile_log("big", "a").encode()
+    noise = b"Mar  1 11:00:00 web1 app[1]: filler line of an application\n"
+    data = noise * (INLINE_BYTES // len(noise) + 1) + log
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name in ("host1/var/log/messages", "host2/var/log/messages"):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    (inputs / "big.tar.gz").write_bytes(gzip.compress(buffer.getvalue(), compresslevel=1))
+    private = tmp_path / "private"
+    for sub in ("tmp", "home", "cache", "work"):
+        (private / sub).mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(private / "tmp"))
+    monkeypatch.setenv("TMPDIR", str(private / "tmp"))
+    monkeypatch.setenv("HOME", str(private / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(private / "cache"))
+    monkeypatch.chdir(private / "work")
+    result = run_batch([str(inputs / "big.tar.gz")], jobs=2)
+    assert (result.analysed, result.source_rows, result.bad) == (2, 2, ()), result
+    assert _tree(private) == set()
+
+
 def _tree(root: Path) -> set[str]:
     out = set()
     for dirpath, _dirs, files in os.walk(root):
