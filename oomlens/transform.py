@@ -128,8 +128,6 @@ _COLUMNS = {
     "cpu": "cpu",
 }
 
-# headerless tables: number of numeric columns -> layout (docs §3.8); ambiguous counts pick
-# the most common era
 _LAYOUT_NR_PTES = ("uid", "tgid", "total_vm", "rss", "nr_ptes", "swapents", "oom_score_adj")
 
 
@@ -137,6 +135,8 @@ def _whole_pages(value: str) -> bool:
     return _INT.fullmatch(value) is not None and int(value) % 1024 == 0
 
 
+# headerless tables: number of numeric columns -> layout (docs §3.8); ambiguous counts pick
+# the most common era
 _LAYOUTS = {
     6: ("uid", "tgid", "total_vm", "rss", "cpu", "oom_adj"),
     7: ("uid", "tgid", "total_vm", "rss", "pgtables_bytes", "swapents", "oom_score_adj"),
@@ -912,7 +912,7 @@ def _known_constraint(value: str | None) -> str | None:
 
 def _is_cut_key(part: str) -> bool:
     """A summary line's tail that is the start of its next key (the line was cut there)."""
-    return any(key.startswith(part) for key in _SUMMARY_KEYS)
+    return part != "global_oom" and any(key.startswith(part) for key in _SUMMARY_KEYS)
 
 
 def _summary(text: str, line: int) -> Summary:

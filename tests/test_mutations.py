@@ -529,6 +529,14 @@ def test_summary_cut_inside_its_next_key_keeps_the_path_whole() -> None:
     assert event["constraint"] == "CONSTRAINT_MEMCG"
 
 
+def test_summary_cut_after_global_oom_keeps_it() -> None:
+    """A trailing ``global_oom`` is a whole flag, not the start of a cut key."""
+    text = "oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom"
+    event = _event(HEADER, text)
+    assert event["constraint"] == "CONSTRAINT_NONE"
+    assert event["memcg"] is None
+
+
 def test_summary_cut_after_its_pid_drops_the_pid() -> None:
     """``...,pid=42`` of ``pid=4242,uid=1000``: a pid not followed by uid= may be cut."""
     event = _event(HEADER, SUMMARY[: SUMMARY.index(",uid=") - 2])

@@ -237,6 +237,26 @@ def test_ansi_and_bidi_controls_do_not_reach_reports_raw() -> None:
     assert analysis.events[0].kills[0].comm == "\x1b[2J\x1b[31mred\u202eexe"
 
 
+@pytest.mark.parametrize(
+    "name", ["[x](javascript:alert(1))", "<script>alert(1)</script>", "a|b`c", "\x1b[2Jx"]
+)
+def test_fleet_summary_keeps_hostile_values_inert(tmp_path: Path, name: str) -> None:
+    """The batch summary (HTML and Markdown) quotes comms, cgroups and paths from the logs."""
+    from oomlens.batch import render_summary, run_batch
+
+    log = tmp_path / "kern.log"
+    log.write_text(_hostile_log(name, name.replace(" ", "_")), encoding="utf-8")
+    result = run_batch([str(log)], jobs=1)
+    assert len(result.rows) == 1
+    markdown = render_summary(result, "md")
+    assert markdown_problems(markdown) == []
+    assert source_table_rows(markdown) == []
+    html = render_summary(result, "html")
+    assert active_html(html) == []
+    for text in (markdown, html):
+        assert "\x1b" not in text
+
+
 # --------------------------------------------------------------------------- no shell
 
 
