@@ -306,8 +306,10 @@ _Entry = tuple[str, int, "Callable[[], IO[bytes]] | None", int, float | None, st
 
 
 def _tar_entries(stream: IO[bytes]) -> Iterator[tuple[tarfile.TarFile, tarfile.TarInfo, int]]:
-    # large reads: tarfile's default 10 KiB records make the serial walk slower than zcat
-    archive = tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20)
+    # 64 KiB reads: tarfile's default 10 KiB records cost many small calls, and 1 MiB ones
+    # cost a copy of the unread rest of the buffer on every read (measured: the walk of a
+    # tar.gz of 1 MB logs took 1.5x as long with 1 MiB as with 64 KiB)
+    archive = tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 16)
     ordinal = 0
     for info in archive:
         yield archive, info, ordinal
@@ -684,7 +686,7 @@ class Walker:
         data: bytes | None = None
         digest: str | None = None
         if size <= self.options.inline_bytes:
-            data = _read_limited(opener, member_display, self.options.max_member_bytes)
+            data = _read_limited(opener, member_display, self.options.max_member_bytes, size)
             if self.options.hash_members:
                 digest = blake2b_hex(data)
         elif self.options.hash_members:
@@ -743,9 +745,15 @@ class Walker:
             yield BadInput(path=display, message=exc.message)
 
 
-def _read_limited(opener: Callable[[], IO[bytes]], display: str, limit: int) -> bytes:
+def _read_limited(
+    opener: Callable[[], IO[bytes]], display: str, limit: int, size: int | None = None
+) -> bytes:
+    """At most ``limit`` bytes (InputError beyond). ``size``: the member's size from its
+    archive, which bounds what its handle gives; asking for no more than that spares
+    BufferedReader a ``limit``-sized buffer and a shrinking copy."""
+    want = limit if size is None else min(size, limit)
     with _read_error(display, "archive member"), opener() as handle:
-        data = handle.read(limit + 1)
+        data = handle.read(want + 1)
     if len(data) > limit:
         raise InputError(
             f"member exceeds the limit of {limit} bytes; skipped", ErrorLocation(display)

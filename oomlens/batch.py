@@ -17,13 +17,13 @@ import re
 import sqlite3
 import sys
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from . import __version__
 from .api import PartialInputError, analyze_stream, explain_events
@@ -250,6 +250,7 @@ class UnitResult:
     results: tuple[MemberResult, ...]
     peak_rss_kib: int  # of the worker process, so far
     raw_bytes: int
+    pid: int = 0  # of the worker process (peaks are kept per worker)
 
 
 def _year(mtime: float | None) -> int | None:
@@ -295,7 +296,7 @@ def analyze_unit(unit: WorkUnit) -> UnitResult:
     results = tuple(analyze_member(m, unit.max_member_bytes) for m in unit.members)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     raw = sum(m.size_bytes or 0 for m in unit.members)
-    return UnitResult(results=results, peak_rss_kib=peak, raw_bytes=raw)
+    return UnitResult(results=results, peak_rss_kib=peak, raw_bytes=raw, pid=os.getpid())
 
 
 # --------------------------------------------------------------------------- executors
@@ -309,6 +310,10 @@ class _Runner(Protocol):
     slots: int
 
     def submit(self, unit: WorkUnit) -> _Handle: ...
+
+    def first_done(self, handles: Sequence[_Handle]) -> int:
+        """Index of the earliest submitted handle that has finished (blocks until one has)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -327,8 +332,18 @@ class _InProcess:
     def submit(self, unit: WorkUnit) -> _Handle:
         return _Done(analyze_unit(unit))
 
+    def first_done(self, handles: Sequence[_Handle]) -> int:
+        return 0
+
     def close(self) -> None:
         pass
+
+
+def _first_done(handles: Sequence[_Handle], wait: Callable[[list[Any]], Iterable[Any]]) -> int:
+    done = {id(h) for h in handles if cast(Any, h).done()}
+    if not done:
+        done = {id(h) for h in wait(list(handles))}
+    return next(i for i, h in enumerate(handles) if id(h) in done)
 
 
 # A two-line report: analysing it builds the cached line classifier and Lark parser.
@@ -357,6 +372,11 @@ class _Pool:
     def submit(self, unit: WorkUnit) -> _Handle:
         return self._pool.submit(analyze_unit, unit)
 
+    def first_done(self, handles: Sequence[_Handle]) -> int:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        return _first_done(handles, lambda fs: wait(fs, return_when=FIRST_COMPLETED).done)
+
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
@@ -374,6 +394,14 @@ class _Dask:
         # the bytes go straight to a worker, not through the scheduler's task graph
         data = self._client.scatter(unit, hash=False)  # type: ignore[no-untyped-call]
         return self._client.submit(analyze_unit, data, pure=False)
+
+    def first_done(self, handles: Sequence[_Handle]) -> int:
+        from distributed import wait
+
+        return _first_done(
+            handles,
+            lambda fs: wait(fs, return_when="FIRST_COMPLETED").done,  # type: ignore[no-untyped-call]
+        )
 
     def close(self) -> None:
         self._client.close()  # type: ignore[no-untyped-call]
@@ -589,6 +617,7 @@ class BatchResult:
     peak_worker_rss_kib: int | None  # largest worker peak RSS seen (None: nothing analysed)
     raw_bytes: int  # raw bytes of the logs analysed in this run
     archives_from_index: int = 0  # unchanged top-level archives not read at all
+    worker_peaks_rss_kib: tuple[int, ...] = ()  # peak RSS of each worker process, largest first
 
     def frame(self) -> pandas.DataFrame:
         return to_frame(self.rows)
@@ -596,12 +625,15 @@ class BatchResult:
 
 @dataclass(slots=True)
 class _State:
+    # in walk order, whatever order the workers finish in (keys are entered at submit)
     rows_by_member: dict[str, list[Row]] = field(default_factory=dict)
     scopes: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
-    bad: list[BadInput] = field(default_factory=list)
+    bad: list[tuple[int, BadInput]] = field(default_factory=list)  # (walk position, input)
+    walked: int = 0  # items the walk gave so far
     analysed: int = 0
     cached: int = 0
     peak: int | None = None
+    peaks: dict[int, int] = field(default_factory=dict)  # worker pid -> its peak RSS
     raw_bytes: int = 0
     tops: dict[str, str] = field(default_factory=dict)  # member display -> top-level path
     known_archives: int = 0
@@ -642,42 +674,48 @@ def run_batch(
     else:
         jobs = jobs or usable_cpus()
         runner = _InProcess() if jobs <= 1 else _Pool(jobs)
-    pending: deque[tuple[_Handle, dict[str, tuple[Member, str | None]]]] = deque()
+    # units in flight: the parent collects whichever finishes first, so one long unit does
+    # not stall the walk while the other workers run dry
+    pending: list[tuple[_Handle, dict[str, tuple[Member, str | None, int]]]] = []
 
-    def bad(item: BadInput) -> None:
-        state.bad.append(item)
+    def bad(item: BadInput, position: int | None = None) -> None:
+        state.bad.append((state.walked if position is None else position, item))
         bar.bad += 1
         if on_bad is not None:
             on_bad(item)
 
-    def collect(handle: _Handle, members: dict[str, tuple[Member, str | None]]) -> None:
+    def collect(handle: _Handle, members: dict[str, tuple[Member, str | None, int]]) -> None:
         outcome = handle.result()
         state.peak = max(state.peak or 0, outcome.peak_rss_kib)
+        state.peaks[outcome.pid] = max(state.peaks.get(outcome.pid, 0), outcome.peak_rss_kib)
         state.raw_bytes += outcome.raw_bytes
         for result in outcome.results:
-            member, digest = members[result.display]
+            member, digest, position = members[result.display]
             state.rows_by_member[result.display] = list(result.rows)
             state.analysed += 1
             bar.analysed += 1
             if result.failure is not None:
-                bad(BadInput(path=result.display, message=result.failure))
+                bad(BadInput(path=result.display, message=result.failure), position)
             elif store is not None:
                 store.store(member, digest, result)
         bar.update()
 
-    def submit(batch: list[tuple[Member, str | None]]) -> None:
+    def submit(batch: list[tuple[Member, str | None, int]]) -> None:
         if not batch:
             return
-        unit = WorkUnit(members=tuple(m for m, _ in batch), max_member_bytes=max_member_bytes)
-        pending.append((runner.submit(unit), {m.display: (m, d) for m, d in batch}))
+        unit = WorkUnit(members=tuple(m for m, _, _ in batch), max_member_bytes=max_member_bytes)
+        for member, _, _ in batch:
+            state.rows_by_member[member.display] = []
+        pending.append((runner.submit(unit), {m.display: (m, d, p) for m, d, p in batch}))
         batch.clear()
         while len(pending) > runner.slots:
-            collect(*pending.popleft())
+            collect(*pending.pop(runner.first_done([h for h, _ in pending])))
 
     try:
-        batch: list[tuple[Member, str | None]] = []
+        batch: list[tuple[Member, str | None, int]] = []
         batch_bytes = 0
         for item in walker.walk(paths):
+            state.walked += 1
             if isinstance(item, BadInput):
                 bad(item)
                 bar.update()
@@ -713,16 +751,16 @@ def run_batch(
                     bar.update()
                     continue
             if item.data is None:
-                submit([(item, digest)])
+                submit([(item, digest, state.walked)])
                 continue
-            batch.append((item, digest))
+            batch.append((item, digest, state.walked))
             batch_bytes += len(item.data)
             if batch_bytes >= UNIT_BYTES or len(batch) >= UNIT_MEMBERS:
                 submit(batch)
                 batch_bytes = 0
         submit(batch)
         while pending:
-            collect(*pending.popleft())
+            collect(*pending.pop(runner.first_done([h for h, _ in pending])))
         if store is not None:
             _store_archives(store, walker, state, walk_key)
     finally:
@@ -738,7 +776,7 @@ def run_batch(
     merged = merge_rows(source_rows)
     return BatchResult(
         rows=tuple(merged),
-        bad=tuple(state.bad),
+        bad=tuple(item for _, item in sorted(state.bad, key=lambda b: b[0])),
         members=len(state.scopes),
         analysed=state.analysed,
         cached=state.cached,
@@ -746,12 +784,13 @@ def run_batch(
         peak_worker_rss_kib=state.peak,
         raw_bytes=state.raw_bytes,
         archives_from_index=state.known_archives,
+        worker_peaks_rss_kib=tuple(sorted(state.peaks.values(), reverse=True)),
     )
 
 
 def _store_archives(store: Index, walker: Walker, state: _State, walk_key: str) -> None:
     """Record each top-level archive read in this run without any bad member."""
-    failed = {b.path.split("!", 1)[0] for b in state.bad}
+    failed = {b.path.split("!", 1)[0] for _, b in state.bad}
     members: dict[str, list[tuple[str, tuple[tuple[str, str], ...]]]] = {}
     for display, top in state.tops.items():
         members.setdefault(top, []).append((display, state.scopes[display]))

@@ -617,3 +617,23 @@ def test_cause_and_severity_come_from_the_primary_finding() -> None:
         ("single_process", "high"),
         (None, None),
     ]
+
+
+def test_bad_inputs_and_rows_in_walk_order_whichever_worker_finishes_first(tmp_path: Path) -> None:
+    # a large log first (its unit finishes last), then small ones and damaged members
+    limit = 4 << 20
+    big = log_bytes([(report(s), 10.0 * s, WALL) for s in range(60, 120)], "syslog", "big1")
+    (tmp_path / "a-big").mkdir()
+    (tmp_path / "a-big" / "syslog").write_bytes(big)
+    make_bad_archive(tmp_path / "mixed.tar.gz", limit)
+    for n in range(6):
+        host = tmp_path / f"small{n}"
+        host.mkdir()
+        (host / "kern.log").write_bytes(
+            log_bytes([(report(100 + n), 5.0, WALL)], "syslog", f"small{n}")
+        )
+    serial = run_batch([str(tmp_path)], jobs=1, max_member_bytes=limit)
+    pooled = run_batch([str(tmp_path)], jobs=2, max_member_bytes=limit)
+    assert pooled.bad == serial.bad and len(serial.bad) == 5
+    pdt.assert_frame_equal(serial.frame(), pooled.frame())
+    assert len(serial.rows) == 60 + 1 + 6
