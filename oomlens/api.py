@@ -19,31 +19,72 @@ from .model import (
     Diagnostic,
     EventKind,
     ExplainedEvent,
+    LogLine,
     OomEvent,
     Replay,
     SourceInfo,
 )
 from .reader import InputRef, count_newlines, expand_inputs, open_input, open_range
-from .splitter import QUIET_BYTES, ReportBlock, ScanStats, quiet_split_point, split_stream
+from .splitter import (
+    MAX_REPORT_LINES,
+    QUIET_BYTES,
+    ReportBlock,
+    ScanStats,
+    quiet_split_point,
+    split_stream,
+)
 from .transform import build_event
 
+INTERNAL_ERROR = "internal error"  # diagnostics of a bug (tests assert there are none)
+MAX_EVENTS_PER_FILE = 100_000  # reports parsed per input; the rest are counted (a diagnostic)
 REAPER_ATTACH_SECONDS = 60.0  # an oom_reaper line this soon after a kill belongs to it
 
 
 def events_from_blocks(blocks: Iterable[ReportBlock]) -> tuple[list[OomEvent], list[Diagnostic]]:
     events: list[OomEvent] = []
     diagnostics: list[Diagnostic] = []
+    skipped = 0  # reports past MAX_EVENTS_PER_FILE: counted, not parsed
+    first_skipped: LogLine | None = None
     for block in blocks:
+        if len(events) >= MAX_EVENTS_PER_FILE:
+            skipped += 1
+            first_skipped = first_skipped or block.lines[0]
+            continue
+        if block.dropped_lines:
+            first = block.lines[0]
+            diagnostics.append(
+                Diagnostic(
+                    path=first.path,
+                    line=first.number,
+                    message=f"report longer than {MAX_REPORT_LINES:,} lines: "
+                    f"the {block.dropped_lines:,} lines after its first "
+                    f"{MAX_REPORT_LINES:,} were not parsed",
+                )
+            )
         try:
             event = build_event(block.lines, block.families)
         except OomlensError as exc:
             first = block.lines[0]
             diagnostics.append(Diagnostic(path=first.path, line=first.number, message=str(exc)))
             continue
+        except Exception as exc:  # a parser bug must cost one report, not the whole input
+            first = block.lines[0]
+            message = f"{INTERNAL_ERROR} while parsing this report: {type(exc).__name__}: {exc}"
+            diagnostics.append(Diagnostic(path=first.path, line=first.number, message=message))
+            continue
         if events and _is_late_reaper(events[-1], event):
             events[-1] = replace(events[-1], reaps=events[-1].reaps + event.reaps)
             continue
         events.append(event)
+    if first_skipped is not None:
+        diagnostics.append(
+            Diagnostic(
+                path=first_skipped.path,
+                line=first_skipped.number,
+                message=f"more than {MAX_EVENTS_PER_FILE:,} OOM events in this input: the "
+                f"{skipped:,} reports from this line on were not parsed",
+            )
+        )
     for event in events:
         by_number = {line.number: line.text for line in event.lines}
         for number in event.unparsed:
@@ -344,5 +385,18 @@ def analyze_file_parallel(
         stats.block_lines |= piece_stats.block_lines
         diagnostics.extend(piece_stats.diagnostics)
         diagnostics.extend(piece_diagnostics)
+    if len(events) > MAX_EVENTS_PER_FILE:  # each piece kept up to the limit
+        limited = [d for d in diagnostics if "OOM events in this input" in d.message]
+        first = min([d.line for d in limited] + [events[MAX_EVENTS_PER_FILE].source.first_line])
+        diagnostics = [d for d in diagnostics if d not in limited]
+        diagnostics.append(
+            Diagnostic(
+                path=path,
+                line=first,
+                message=f"more than {MAX_EVENTS_PER_FILE:,} OOM events in this input: the "
+                "reports from this line on were not parsed",
+            )
+        )
+        events = events[:MAX_EVENTS_PER_FILE]
     info = SourceInfo(path=path, format=stats.format, compression=None, lines=stats.lines)
     return events, account_lines(info, events, diagnostics, stats.block_lines), diagnostics

@@ -1194,16 +1194,18 @@ def _timeline(rows: Sequence[Row]) -> dict[str, Any]:
 
 
 def md_escape(value: object) -> str:
-    """A Markdown table cell: ``|`` and backticks escaped, newlines flattened."""
-    text = "" if value is None else str(value)
-    text = text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
-    return text.replace("\r", " ").replace("\n", " ")
+    """A Markdown table cell: every character Markdown reads as markup (``|``, backticks,
+    ``<``, brackets, ...) escaped, newlines flattened (log text never forms HTML or links)."""
+    from .render import md_escape as escape
+
+    return "" if value is None else escape(value)
 
 
 def render_summary(result: BatchResult, fmt: str) -> str:
     """The fleet summary as ``html`` or ``md``."""
     import jinja2
 
+    from .render import visible_controls
     from .resources import data_dir
 
     env = jinja2.Environment(
@@ -1213,6 +1215,7 @@ def render_summary(result: BatchResult, fmt: str) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=visible_controls,
     )
     env.filters["md"] = md_escape
     env.filters["kib"] = _kib

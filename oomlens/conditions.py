@@ -26,6 +26,7 @@ from typing import Any
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from .errors import RuleError
 from .resources import grammar_path
 
 # fact unit -> kind compared; units not listed compare as plain counts
@@ -71,9 +72,9 @@ Values = Mapping[str, Any]
 Evaluator = Callable[[Values], bool | None]  # None: unknown
 
 
-class ConditionError(Exception):
+class ConditionError(RuleError):
     """A condition that does not parse or does not type-check; line/column are 1-based
-    positions inside the condition text."""
+    positions inside the condition text (a RuleError: the one kind rule loading raises)."""
 
     def __init__(self, message: str, line: int, column: int) -> None:
         super().__init__(message)

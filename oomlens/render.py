@@ -1071,6 +1071,9 @@ def md_escape(text: object) -> str:
     return re.sub(r"[\r\n\t\v\f]+", " ", value)
 
 
+_CODE_ENTITIES = str.maketrans({"[": "&#91;", "]": "&#93;", "~": "&#126;"})
+
+
 def md_code(text: object) -> str:
     """Inline code that is safe in a table cell. Log text with characters a code span cannot
     hold safely (``<``, ``&``, ``|``, backticks) becomes ``<code>`` with HTML entities."""
@@ -1079,6 +1082,9 @@ def md_code(text: object) -> str:
         return f"`{value}`" if value.strip() else "` `"
     escaped = html.escape(value, quote=True).replace("|", "&#124;").replace("`", "&#96;")
     escaped = escaped.replace("\\", "&#92;").replace("*", "&#42;").replace("_", "&#95;")
+    # Markdown is still read between inline HTML tags: brackets would form a live link
+    # ("[x](javascript:...)"), a tilde strikethrough
+    escaped = escaped.translate(_CODE_ENTITIES)
     return f"<code>{escaped}</code>"
 
 
@@ -1151,7 +1157,8 @@ def _bytecode_cache() -> Any:
     base = os.environ.get("OOMLENS_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "oomlens"
     )
-    directory = Path(base) / f"jinja-{__version__}"
+    # compiled code depends on the Environment's options (finalize) as well as the sources
+    directory = Path(base) / f"jinja-{__version__}-{_CODEGEN}"
     try:
         directory.mkdir(parents=True, exist_ok=True)
         probe = directory / ".probe"
@@ -1160,6 +1167,30 @@ def _bytecode_cache() -> Any:
     except OSError:
         return None
     return jinja2.FileSystemBytecodeCache(str(directory))
+
+
+_CODEGEN = "visible-controls"  # bump when Environment options that shape compiled code change
+# Characters that would act rather than show: C0/C1 controls (a comm holding ESC [2J clears
+# the terminal a Markdown report is printed on) and bidirectional overrides (U+202E makes
+# "exe.txt" read "txt.exe"). Tab and line breaks stay: the filters handle them per format.
+_CONTROLS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible_controls(value: Any) -> Any:
+    """Every ``{{ }}`` value of a report, with controls shown as ``\\x1b`` / ``\\u202e``."""
+    if not isinstance(value, str) or _CONTROLS.search(value) is None:
+        return value
+    from markupsafe import Markup
+
+    text = _CONTROLS.sub(_visible, value)
+    return Markup(text) if isinstance(value, Markup) else text
 
 
 @cache
@@ -1178,6 +1209,7 @@ def _environment(kind: str) -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=visible_controls,
     )
     env.filters.update(
         kib=format_kib,

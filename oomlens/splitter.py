@@ -43,6 +43,9 @@ _HIT_OVERLAP = 64  # longer than any hit pattern's match
 CHUNK_BYTES = 8 << 20
 KEEP_BYTES = 256 << 10  # tail kept across chunks so a back walk can reach into it
 MAX_LINE_BYTES = 1 << 20  # longer lines are counted and skipped, never decoded
+WRAPPED_NUMBER = "?"  # stands for a number a wrap cut in two (no number pattern reads it)
+NUL_RUN = "\x00" * 2  # NULs padding a file where a crash lost its tail (single ones are dropped)
+MAX_REPORT_LINES = 20_000  # a block longer than this is cut (real reports: < 5,000 lines)
 FORWARD_STOP = 16  # consecutive unrelated lines that end a forward walk
 BACK_TOLERANCE = 2  # unrelated lines a back walk may step over
 MAX_BACK_LINES = 5000
@@ -184,8 +187,22 @@ class LineReader:
                 text = raw[:MAX_LINE_BYTES].decode("utf-8", "replace").rstrip("\r")
                 self.stats.envelopes[parse_prefix(text, year=self.year).envelope] += 1
 
+    def _after_nul_padding(self, text: str, number: int) -> str:
+        """A run of NULs is where a crash lost the end of a file (syslog's next lines resume
+        after it): the text before the last run was cut mid-line and is not read. Single
+        NULs are dropped."""
+        head, run, tail = text.rpartition(NUL_RUN)
+        if run:
+            cut = head.replace("\x00", "").strip()
+            if cut and number:  # number 0: a family probe, the line is read again later
+                self.stats.diagnostics.append(_nul_padding_diagnostic(self.path, number, cut))
+            text = tail
+        return text.replace("\x00", "")
+
     def classify_physical(self, raw: bytes, number: int) -> list[ClassifiedLine]:
         if len(raw) > MAX_LINE_BYTES:
+            if not number:  # a family probe (number unknown): the line is read again if kept
+                return []
             self.stats.diagnostics.append(
                 Diagnostic(
                     path=self.path,
@@ -196,7 +213,7 @@ class LineReader:
             return []
         text = raw.decode("utf-8", "replace")
         if "\x00" in text:
-            text = text.replace("\x00", "")
+            text = self._after_nul_padding(text, number)
         prefix = parse_prefix(text.rstrip("\r\n"), year=self.year)
         foreign = prefix.program is not None and prefix.program != "kernel"
         out = []
@@ -217,6 +234,14 @@ class LineReader:
             )
             out.append(ClassifiedLine(line, _FOREIGN if foreign else classify(logical)))
         return out
+
+
+def _nul_padding_diagnostic(path: str, number: int, cut: str) -> Diagnostic:
+    return Diagnostic(
+        path=path,
+        line=number,
+        message=f"NUL padding after {cut[-60:]!r}: the text before it was cut and is ignored",
+    )
 
 
 def _family(lines: list[ClassifiedLine]) -> str:
@@ -437,12 +462,14 @@ class _Open:
     gap: int = 0
     last_uptime: float | None = None
     families: set[str] = field(default_factory=set)
+    dropped: int = 0  # lines past MAX_REPORT_LINES
 
 
 @dataclass(frozen=True, slots=True)
 class ReportBlock:
     lines: tuple[LogLine, ...]
     families: tuple[str, ...]  # each line's family, as classified while splitting
+    dropped_lines: int = 0  # report lines past MAX_REPORT_LINES, not kept
 
 
 _QP_ESCAPE = re.compile(r"=([0-9A-F]{2})")
@@ -468,7 +495,15 @@ def join_wrapped(previous: ClassifiedLine, current: ClassifiedLine) -> Classifie
     if previous.line.text.endswith("="):
         text = _qp_decode(previous.line.text[:-1] + current.line.text)
     elif current.family == OTHER:
-        text = previous.line.text + " " + current.line.text
+        head, tail = previous.line.text, current.line.text
+        if head[-1:].isdigit() and tail[:1].isdigit():
+            # "failcnt 83" / "420" is 83420 cut by a fixed-width wrap, or 83 and 420 wrapped
+            # at a space: either reading could be wrong, so the number becomes unreadable
+            # (a line no family reads any more is kept as an unrecognised report line)
+            head, tail = head.rstrip("0123456789"), tail.lstrip("0123456789")
+            text = head + WRAPPED_NUMBER + tail
+            return ClassifiedLine(replace(previous.line, text=text), classify(text))
+        text = head + " " + tail
     else:
         return None
     family = classify(text)
@@ -618,6 +653,13 @@ class Splitter:
         return current
 
     def _append(self, current: _Open, item: ClassifiedLine) -> None:
+        if len(current.lines) + len(current.held) >= MAX_REPORT_LINES:
+            # a "report" that never ends (crafted, or a runaway dump) must not hold the
+            # whole file in memory: its first lines are kept, the rest counted
+            current.dropped += 1 + len(current.held)
+            current.held.clear()
+            current.gap = 0
+            return
         if current.held:
             current.lines.extend(current.held)  # unknown kernel lines inside a report
             current.held.clear()
@@ -636,6 +678,7 @@ class Splitter:
             yield ReportBlock(
                 lines=tuple(item.line for item in current.lines),
                 families=tuple(item.family for item in current.lines),
+                dropped_lines=current.dropped,
             )
 
 

@@ -86,7 +86,8 @@ _KILLED = re.compile(
     r"^(?:(?P<msg>.*?): )?Killed process (?P<pid>\d+)(?:, UID (?P<uid>\d+),)? "
     r"\((?P<comm>.*)\)(?P<rest>.*)$"
 )
-_KILLED_BARE = re.compile(r"^(?:(?P<msg>.*?): )?Killed process (?P<pid>\d+)")
+# the pid must be followed by more text: a line that ends in its digits may have been cut
+_KILLED_BARE = re.compile(r"^(?:(?P<msg>.*?): )?Killed process (?P<pid>\d+)(?=[ ,])")
 _SIZE = {
     "total_vm": re.compile(r"\b(?:total-vm|vsz):(?P<v>\d+)kB"),
     "anon": re.compile(r"\banon-rss:(?P<v>\d+)kB"),
@@ -126,6 +127,13 @@ _COLUMNS = {
     "oom_score_adj": "oom_score_adj",
     "cpu": "cpu",
 }
+
+_LAYOUT_NR_PTES = ("uid", "tgid", "total_vm", "rss", "nr_ptes", "swapents", "oom_score_adj")
+
+
+def _whole_pages(value: str) -> bool:
+    return _INT.fullmatch(value) is not None and int(value) % 1024 == 0
+
 
 # headerless tables: number of numeric columns -> layout (docs §3.8); ambiguous counts pick
 # the most common era
@@ -174,6 +182,8 @@ def _task_row(text: str, line: int, shape: re.Pattern[str], plan: _Plan) -> Task
     if row is None:
         return None
     cells: tuple[str, ...] = row.groups()  # pid, one per column, name
+    if cells[-1] is None:
+        return None  # no name after the numbers: the row was cut, its last number with it
     fields_in_order, known, unknown = plan
     if fields_in_order is not None:  # the common case: every column is a Task field
         values = dict(zip(fields_in_order, map(int, cells[1:-1]), strict=True))
@@ -181,7 +191,7 @@ def _task_row(text: str, line: int, shape: re.Pattern[str], plan: _Plan) -> Task
     else:
         values = {name: int(cells[i + 1]) for i, name in known}
         extra = tuple((name, int(cells[i + 1])) for i, name in unknown)
-    return Task(pid=int(cells[0]), name=cells[-1] or "", line=line, extra=extra, **values)
+    return Task(pid=int(cells[0]), name=cells[-1], line=line, extra=extra, **values)
 
 
 def _int(match: re.Match[str] | None, group: str = "v") -> int | None:
@@ -460,6 +470,10 @@ class ReportTransformer(Transformer[Token, None]):
         layout = _LAYOUTS.get(numbers) or _LAYOUTS.get(numbers - 1)
         if layout is None:
             return None
+        if layout is _LAYOUTS[7] and not _whole_pages(rest.split()[4]):
+            # 3.x-4.14 print nr_ptes (pages) where 4.15+ print pgtables_bytes (whole pages,
+            # so a multiple of 1 KiB): a byte count that is not one is a page count
+            layout = _LAYOUT_NR_PTES
         return _task_row(text, line, _row_shape(len(layout)), _column_plan(layout))
 
     # -- selection, kill, aftermath
@@ -885,11 +899,30 @@ def _unpad(text: str) -> str:
     return _PADDING.sub("", text) if "     " in text else text
 
 
+_SUMMARY_KEYS = (
+    "constraint", "nodemask", "cpuset", "mems_allowed", "oom_memcg", "global_oom",
+    "task_memcg", "task", "pid", "uid",
+)  # fmt: skip
+
+
+def _known_constraint(value: str | None) -> str | None:
+    """One of the kernel's constraint names; anything else is a cut or damaged value."""
+    return value if value in {c.value for c in Constraint} else None
+
+
+def _is_cut_key(part: str) -> bool:
+    """A summary line's tail that is the start of its next key (the line was cut there)."""
+    return part != "global_oom" and any(key.startswith(part) for key in _SUMMARY_KEYS)
+
+
 def _summary(text: str, line: int) -> Summary:
     """``oom-kill:constraint=C,nodemask=N[,cpuset=..,mems_allowed=..][,oom_memcg=..|,global_oom]
     [,task_memcg=..],task=..,pid=..,uid=..`` (values are not escaped; rejoin stray commas)."""
     pieces: list[str] = []
-    for part in text[len("oom-kill:") :].split(","):
+    parts = text[len("oom-kill:") :].split(",")
+    if len(parts) > 1 and "=" not in parts[-1] and _is_cut_key(parts[-1]):
+        parts.pop()  # the line was cut inside the next key ("...,oom_memcg=/app,t")
+    for part in parts:
         if pieces and "=" not in part and part != "global_oom":
             pieces[-1] += "," + part
         else:
@@ -905,10 +938,12 @@ def _summary(text: str, line: int) -> Summary:
 
     def number(key: str) -> int | None:
         value = values.get(key)
+        if key != "uid" and pieces and pieces[-1].startswith(key + "="):
+            return None  # the last value before the closing uid=: the line may end inside it
         return int(value) if value is not None and _INT.fullmatch(value) else None
 
     return Summary(
-        constraint=values.get("constraint") or None,
+        constraint=_known_constraint(values.get("constraint")),
         nodemask=values.get("nodemask"),
         cpuset=values.get("cpuset"),
         mems_allowed=values.get("mems_allowed"),
@@ -1173,11 +1208,16 @@ def _call_trace(b: _Builder) -> CallTrace | None:
 
 
 _MEMCG_MESSAGES = ("Memory cgroup out of memory",)
+# mm/oom_kill.c's messages of an unconstrained OOM ("... (oom_kill_allocating_task)" too)
+_GLOBAL_MESSAGE = re.compile(r"Out of [Mm]emory(?: \(oom_kill_allocating_task\))?$")
 
 
 def _constraint(b: _Builder) -> str | None:
     if b.summary is not None and b.summary.constraint:
         return b.summary.constraint
+    if b.summary is not None:
+        # a 5.0+ summary whose constraint was damaged: "Out of memory" no longer means global
+        return Constraint.MEMCG.value if b.summary.oom_memcg else None
     if b.alloc_failure:
         return None
     if b.memcg_seen or any(m.startswith(_MEMCG_MESSAGES) for m in b.kill_messages):
@@ -1186,7 +1226,14 @@ def _constraint(b: _Builder) -> str | None:
         return Constraint.MEMORY_POLICY.value
     if b.panic is not None and "system-wide panic_on_oom" in b.panic:
         return Constraint.NONE.value  # panic_on_oom=1 panics only for unconstrained OOMs
-    if b.header_index is not None or b.kill_messages or b.kills or b.selected:
+    # "Out of memory" (kernels before 5.0 print no constraint) says global, as does the
+    # global Mem-Info a memcg OOM does not print; a header alone says nothing (the report may
+    # have been cut before its summary), nor does a message damaged by wrapping or cutting
+    if b.kill_messages and not all(_GLOBAL_MESSAGE.match(m) for m in b.kill_messages):
+        return None
+    if b.kill_messages or b.kills or b.selected:
+        return Constraint.NONE.value
+    if b.header_index is not None and (b.meminfo or b.zones or b.free_areas):
         return Constraint.NONE.value
     return None
 

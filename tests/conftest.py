@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -222,3 +223,20 @@ def check_document(doc: Any) -> None:
         _check_keys(
             "diagnostic", d, {"path": (S, False), "line": (N, False), "message": (S, False)}
         )
+
+
+# --------------------------------------------------------------------------- hypothesis
+
+try:  # the fuzz tests need hypothesis; the rest of the suite does not
+    from hypothesis import HealthCheck, settings
+
+    # "ci" keeps tests/test_fuzz.py under two minutes on two CPUs; "long" is for
+    # `HYPOTHESIS_PROFILE=long scripts/fuzz.sh` (and any run that wants more examples).
+    _SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+    settings.register_profile("ci", deadline=None, suppress_health_check=_SLOW)
+    settings.register_profile(
+        "long", deadline=None, max_examples=5000, suppress_health_check=_SLOW
+    )
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+except ImportError:  # pragma: no cover
+    pass

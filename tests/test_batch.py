@@ -34,6 +34,7 @@ from oomlens.batch import (
     run_batch,
 )
 from oomlens.cli import app
+from oomlens.render import md_escape
 from oomlens.synth import SynthReport, noise_lines, random_report, render
 
 WALL = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
@@ -380,8 +381,8 @@ def test_summary_escapes_log_text(tmp_path: Path) -> None:
     assert "http" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
     md = render_summary(result, "md")
     piped = victim(md_rep)["comm"]
-    assert piped.replace("|", "\\|") in md
-    worst = [line for line in md.splitlines() if line.startswith("| h2 ") and "oom_kill" in line]
+    assert "\\|" in md_escape(piped) and md_escape(piped) in md  # all markup escaped
+    worst = [line for line in md.splitlines() if line.startswith("| h2 ") and "oom\\_kill" in line]
     assert worst and all(line.replace("\\|", "").count("|") == 10 for line in worst)
 
 
