@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import BinaryIO
 
@@ -142,6 +142,20 @@ def analyze_stream(
     return events, info, diagnostics
 
 
+def _runs_of(numbers: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """(first, last) of each run of consecutive numbers in a sorted sequence."""
+    start = previous = None
+    for number in numbers:
+        if previous is not None and number == previous + 1:
+            previous = number
+            continue
+        if start is not None and previous is not None:
+            yield start, previous
+        start = previous = number
+    if start is not None and previous is not None:
+        yield start, previous
+
+
 def account_lines(
     info: SourceInfo,
     events: Sequence[OomEvent],
@@ -164,15 +178,13 @@ def account_lines(
     diagnosed = {
         d.line for d in diagnostics if d.path == info.path and 0 < d.line <= info.lines
     }
-    for number in sorted(block_lines - in_events - diagnosed):
+    lost = sorted(block_lines - in_events - diagnosed)
+    for first, last in _runs_of(lost):  # one diagnostic per run of consecutive lines
+        span = f"line {first}" if first == last else f"lines {first}-{last}"
         diagnostics.append(
-            Diagnostic(
-                path=info.path,
-                line=number,
-                message="line of a report block that no event kept",
-            )
+            Diagnostic(path=info.path, line=first, message=f"{span}: in a report, kept by no event")
         )
-        diagnosed.add(number)
+    diagnosed.update(lost)
     event_lines = len(in_events - diagnosed)
     noise = info.lines - len((block_lines | in_events) | diagnosed)
     return replace(

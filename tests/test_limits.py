@@ -67,6 +67,12 @@ def test_events_per_file_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     assert diagnostic.message == (
         "more than 3 OOM events in this input: the 2 reports from this line on were not parsed"
     )
+    # their lines are accounted as diagnosed, one diagnostic per run of lines, not per line
+    (source,) = cut.sources
+    assert source.event_lines + source.diagnostic_lines + source.noise_lines == source.lines
+    runs = [d for d in cut.diagnostics if d.message.endswith(": in a report, kept by no event")]
+    assert 1 <= len(runs) <= 2
+    assert source.diagnostic_lines >= sum(len(e.lines) for e in full.events[3:]) - 2
 
 
 def test_events_per_file_limit_default() -> None:
