@@ -46,6 +46,7 @@ MAX_LINE_BYTES = 1 << 20  # longer lines are counted and skipped, never decoded
 WRAPPED_NUMBER = "?"  # stands for a number a wrap cut in two (no number pattern reads it)
 NUL_RUN = "\x00" * 2  # NULs padding a file where a crash lost its tail (single ones are dropped)
 MAX_REPORT_LINES = 20_000  # a block longer than this is cut (real reports: < 5,000 lines)
+MAX_REGION_LINES = 2 * MAX_REPORT_LINES  # lines one forward walk reads before it stops
 FORWARD_STOP = 16  # consecutive unrelated lines that end a forward walk
 BACK_TOLERANCE = 2  # unrelated lines a back walk may step over
 MAX_BACK_LINES = 5000
@@ -417,6 +418,8 @@ class Scanner:
                 last_useful_index = index
                 last_useful_count = len(lines)
                 last_useful_physical = physical
+            if physical >= MAX_REGION_LINES:
+                break  # memory stays bounded; what follows is scanned like any other text
         # trailing unrelated lines are left for the next gap
         kept = lines[:last_useful_count]
         for item in kept:

@@ -154,3 +154,27 @@ def test_readme_lists_every_limit() -> None:
         assert rows and shown in rows[0], (name, shown)
     assert splitter.MAX_LINE_BYTES == 1 << 20
     assert archives.NESTED_ZIP_BYTES == 256 << 20
+
+
+def test_forward_walk_stops_at_region_limit() -> None:
+    """MAX_REGION_LINES: a forward walk over endless report-like lines stops, so a file of
+    nothing but task rows is read in bounded memory; the lines past it are counted."""
+    assert splitter.MAX_REGION_LINES == 2 * splitter.MAX_REPORT_LINES
+    header = (
+        "[  100.000000] a.out invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, "
+        "oom_score_adj=0\n"
+        "[  100.000001] Tasks state (memory values in pages):\n"
+        "[  100.000002] [  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents "
+        "oom_score_adj name\n"
+    )
+    count = splitter.MAX_REGION_LINES + 5_000
+    rows = "".join(
+        f"[  100.1] [{i:7d}]     0 {i:7d}    10000     2000    40960        0             0 x\n"
+        for i in range(count)
+    )
+    analysis = analyze_text(header + rows, explain=False)
+    (event,) = analysis.events
+    assert event.tasks is not None and len(event.tasks) < splitter.MAX_REPORT_LINES
+    (source,) = analysis.sources
+    assert source.lines == count + 3
+    assert source.event_lines + source.diagnostic_lines + source.noise_lines == source.lines
