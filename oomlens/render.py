@@ -438,7 +438,12 @@ def _victim(event: OomEvent) -> VictimView | None:
         oom_score_adj=kill.oom_score_adj,
         uid=kill.uid,
         reaped=event.reaped,
-        others=tuple(_who(k) for k in event.kills[1:]),
+        # oom.group kills, once each: the victim's own kill line can be printed twice
+        others=tuple(
+            dict.fromkeys(
+                _who(k) for k in event.kills[1:] if (k.pid, k.comm) != (kill.pid, kill.comm)
+            )
+        ),
     )
 
 
