@@ -44,6 +44,7 @@ from .archives import (
 )
 from .errors import ErrorLocation, InputError
 from .model import Analysis, OomEvent, SourceInfo
+from .units import human_kib
 
 if TYPE_CHECKING:
     import pandas
@@ -1224,12 +1225,7 @@ def render_summary(result: BatchResult, fmt: str) -> str:
 
 
 def _kib(value: int | None) -> str:
-    if value is None:
-        return ""
-    for unit, size in (("GiB", 1 << 20), ("MiB", 1 << 10)):
-        if value >= size:
-            return f"{value / size:.1f} {unit}"
-    return f"{value} KiB"
+    return human_kib(value, missing="")
 
 
 def summary_format_for(path: str | os.PathLike[str]) -> str | None:

@@ -39,6 +39,7 @@ from .model import (
     Severity,
 )
 from .resources import data_dir
+from .units import human_kib
 
 __all__ = [
     "Rule",
@@ -125,14 +126,7 @@ class RuleSet:
 
 def _kib(value: Any) -> str:
     """1536 -> '1.5 MiB'; None -> 'unknown'."""
-    if value is None:
-        return "unknown"
-    amount = float(value)
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
-        if abs(amount) < 1024 or unit == "TiB":
-            return f"{amount:.0f} {unit}" if unit == "KiB" else f"{amount:.1f} {unit}"
-        amount /= 1024
-    return f"{amount:.1f} TiB"  # pragma: no cover
+    return human_kib(None if value is None else float(value))
 
 
 def _pct(value: Any) -> str:

@@ -34,6 +34,7 @@ from .model import (
     StepName,
     Task,
 )
+from .units import human_kib
 
 UNLIMITED_KIB = 1 << 52  # "unlimited" counters print as LLONG_MAX >> 10 (or PAGE_COUNTER_MAX)
 NOT_PRINTED = "not in the report"
@@ -817,10 +818,7 @@ def format_kib(value: int | float | None) -> str:
         return NOT_PRINTED
     if value >= UNLIMITED_KIB:
         return "unlimited"
-    for unit, size in (("TiB", 1 << 30), ("GiB", 1 << 20), ("MiB", 1 << 10)):
-        if abs(value) >= size:
-            return f"{value / size:.1f} {unit}"
-    return f"{value:.1f} KiB" if isinstance(value, float) else f"{value} KiB"
+    return human_kib(value)
 
 
 def _answer(

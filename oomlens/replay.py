@@ -49,6 +49,7 @@ from .model import (
     StepName,
     Zone,
 )
+from .units import human_kib
 
 __all__ = ["replay", "ZONE_ORDER", "COSTLY_ORDER"]
 
@@ -171,13 +172,7 @@ def _kib(pages: int | None, page_kib: int) -> int | None:
 
 
 def _fmt_kib(kib: int | None) -> str:
-    if kib is None:
-        return "?"
-    if abs(kib) >= 1 << 20:
-        return f"{kib / (1 << 20):.1f} GiB"
-    if abs(kib) >= 1 << 10:
-        return f"{kib / (1 << 10):.1f} MiB"
-    return f"{kib} kB"
+    return human_kib(kib, missing="?")
 
 
 # ------------------------------------------------------------------------------ 1. request
