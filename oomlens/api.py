@@ -7,6 +7,7 @@ transformer). The CLI and the tests call these functions.
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -144,16 +145,9 @@ def analyze_stream(
 
 def _runs_of(numbers: Sequence[int]) -> Iterator[tuple[int, int]]:
     """(first, last) of each run of consecutive numbers in a sorted sequence."""
-    start = previous = None
-    for number in numbers:
-        if previous is not None and number == previous + 1:
-            previous = number
-            continue
-        if start is not None and previous is not None:
-            yield start, previous
-        start = previous = number
-    if start is not None and previous is not None:
-        yield start, previous
+    for _, run in itertools.groupby(enumerate(numbers), key=lambda pair: pair[1] - pair[0]):
+        members = [number for _, number in run]
+        yield members[0], members[-1]
 
 
 def account_lines(
