@@ -169,9 +169,7 @@ def account_lines(
         for line in event.lines
         for number in range(line.number, line.last_number + 1)
     }
-    diagnosed = {
-        d.line for d in diagnostics if d.path == info.path and 0 < d.line <= info.lines
-    }
+    diagnosed = {d.line for d in diagnostics if d.path == info.path and 0 < d.line <= info.lines}
     lost = sorted(block_lines - in_events - diagnosed)
     for first, last in _runs_of(lost):  # one diagnostic per run of consecutive lines
         span = f"line {first}" if first == last else f"lines {first}-{last}"

@@ -57,18 +57,15 @@ def json_chunks(analysis: Analysis) -> Iterator[str]:
     # the document with an empty event list ends: ..., "events": [], "diagnostics": [...]
     before, after = head.split('\n "events": [],\n', 1)
     yield before + '\n "events": ['
-    for i, (event, explained) in enumerate(
-        zip(analysis.events, _explained(analysis), strict=True)
-    ):
+    for i, (event, explained) in enumerate(zip(analysis.events, _explained(analysis), strict=True)):
         text = json.dumps(event_to_json(event, explained), indent=1, ensure_ascii=False)
         # nested two levels deep in the document; split on "\n" only (JSON escapes newlines,
         # but str.splitlines would also split on U+2028 left raw by ensure_ascii=False)
         yield ("," if i else "") + "\n  " + text.replace("\n", "\n  ")
     yield ("\n ],\n" if analysis.events else "],\n") + after.replace(
         '"incidents": []',
-        '"incidents": ' + _nested(
-            [incident_to_json(i, analysis.events) for i in analysis.incidents]
-        ),
+        '"incidents": '
+        + _nested([incident_to_json(i, analysis.events) for i in analysis.incidents]),
         1,
     )
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from lark import Token, Transformer
 
+from .fastinit import from_row, positional
 from .model import (
     AllocationSite,
     BuddyBucket,
@@ -174,6 +175,14 @@ def _row_shape(columns: int) -> re.Pattern[str]:
     return re.compile(r"\[\s*(\d+)\]" + r"\s+(-?\d+)" * columns + r"(?:\s+(.*))?$")
 
 
+@cache
+def _rows_shape(columns: int) -> re.Pattern[str]:
+    """``_row_shape`` for a run of rows joined by newlines, in the kernel's own spacing (plain
+    spaces; a name starts with a non-space): one ``findall`` reads them all. A row spaced
+    otherwise does not match, and the run is then read line by line with ``_row_shape``."""
+    return re.compile(r"^\[ *(\d+)\]" + r" +(-?\d+)" * columns + r"(?: +(\S.*))?$", re.MULTILINE)
+
+
 _Plan = tuple[tuple[str, ...] | None, tuple[tuple[int, str], ...], tuple[tuple[int, str], ...]]
 
 
@@ -186,11 +195,10 @@ def _task_row(text: str, line: int, shape: re.Pattern[str], plan: _Plan) -> Task
         return None  # no name after the numbers: the row was cut, its last number with it
     fields_in_order, known, unknown = plan
     if fields_in_order is not None:  # the common case: every column is a Task field
-        values = dict(zip(fields_in_order, map(int, cells[1:-1]), strict=True))
-        extra: tuple[tuple[str, int], ...] = ()
-    else:
-        values = {name: int(cells[i + 1]) for i, name in known}
-        extra = tuple((name, int(cells[i + 1])) for i, name in unknown)
+        make = positional(Task, ("pid", "name", "line", *fields_in_order))
+        return make(int(cells[0]), cells[-1], line, *map(int, cells[1:-1]))
+    values = {name: int(cells[i + 1]) for i, name in known}
+    extra = tuple((name, int(cells[i + 1])) for i, name in unknown)
     return Task(pid=int(cells[0]), name=cells[-1], line=line, extra=extra, **values)
 
 
@@ -439,12 +447,16 @@ class ReportTransformer(Transformer[Token, None]):
         if b.tasks is None:
             b.tasks = []
         lines, tasks, columns = b.lines, b.tasks, b.task_columns
-        # a run of rows shares the header's columns: shape and plan are looked up once
-        shape = _row_shape(len(columns)) if columns else None
-        plan = _column_plan(columns) if columns else None
+        first = (token.line or 1) - 1
+        if columns:
+            fields_in_order = _column_plan(columns)[0]
+            if fields_in_order is not None and self._task_run(token, first, fields_in_order):
+                return
+            # a run of rows shares the header's columns: shape and plan are looked up once
+            shape, plan = _row_shape(len(columns)), _column_plan(columns)
         for index, text in self._each(token):
             line = lines[index].number
-            if shape is not None and plan is not None:
+            if columns:
                 task = _task_row(text, line, shape, plan)
             else:
                 task = self._headerless_task(text, line)
@@ -452,6 +464,21 @@ class ReportTransformer(Transformer[Token, None]):
                 b.unparsed.append(index)
             else:
                 tasks.append(task)
+
+    def _task_run(self, token: Token, first: int, set_fields: tuple[str, ...]) -> bool:
+        """Every row of the run read by one ``findall``; False (nothing added) unless every
+        line is a whole row with a name, in which case the per-line path decides."""
+        rows = _rows_shape(len(set_fields)).findall(token)
+        if len(rows) != token.count("\n") + 1 or any(not row[-1] for row in rows):
+            return False
+        numbers = frozenset(("pid", *set_fields))
+        make = from_row(Task, ("pid", *set_fields, "name"), numbers, ("line",))
+        lines = self.b.lines
+        assert self.b.tasks is not None
+        self.b.tasks.extend(
+            make(row, lines[index].number) for index, row in enumerate(rows, start=first)
+        )
+        return True
 
     def _headerless_task(self, text: str, line: int) -> Task | None:
         """A row with no header above it (a tail of the table), or under a header with no
@@ -672,6 +699,7 @@ class ReportTransformer(Transformer[Token, None]):
     def BUDDY(self, token: Token) -> None:
         """``Node 0 Normal: 1*4kB (U) 2*8kB (UM) 0*16kB ... = 15700kB`` (counts are blocks,
         sizes and the total kB); a bucket or total cut before its ``kB`` is not read."""
+        bucket = positional(BuddyBucket, ("block_kib", "count", "migrate_types"))
         for index, text in self._each(token):
             match = _BUDDY_HEAD.match(text)
             if match is None:
@@ -679,11 +707,7 @@ class ReportTransformer(Transformer[Token, None]):
                 continue
             rest = match.group("rest")
             buckets = tuple(
-                BuddyBucket(
-                    block_kib=int(size),
-                    count=int(count),
-                    migrate_types=types or None,
-                )
+                bucket(int(size), int(count), types or None)
                 for count, size, types in _BUCKET.findall(rest)
             )
             total = _BUDDY_TOTAL.search(rest)
@@ -841,6 +865,7 @@ class ReportTransformer(Transformer[Token, None]):
         [module <buildid>]``, ppc64 ``[c0000001cb163640] [c000000001035754] dump_stack+0xe8/0x164
         (unreliable)`` and arm32 ``[<c0111640>] (unwind_backtrace) from [<c010ba84>]
         (show_stack+0x10/0x14)``"""
+        frame = positional(Frame, _FRAME_FIELDS)
         for index, text in self._each(token):
             line = self._line_no(index)
             self.b.trace_lines.append(line)
@@ -855,15 +880,15 @@ class ReportTransformer(Transformer[Token, None]):
                 continue
             address, address2, unreliable, function, offset, size, module, ppc = match.groups()
             self.b.frames.append(
-                Frame(
-                    function=function,
-                    offset=int(offset, 16),
-                    size=_hex(size),
-                    module=module,
-                    address=address2 or address,
-                    reliable=not (unreliable or ppc),
-                    raw=text,
-                    line=line,
+                frame(
+                    function,
+                    int(offset, 16),
+                    _hex(size),
+                    module,
+                    address2 or address,
+                    not (unreliable or ppc),
+                    text,
+                    line,
                 )
             )
 
@@ -888,6 +913,7 @@ class ReportTransformer(Transformer[Token, None]):
             self.b.unparsed.append(index)
 
 
+_FRAME_FIELDS = ("function", "offset", "size", "module", "address", "reliable", "raw", "line")
 _PADDING = re.compile(r"(?<=[\w/-]) {5,}(?=[\w/-])")
 
 
