@@ -271,8 +271,9 @@ def test_broken_user_rule_exit_2_with_location(invoke: Invoke, tmp_path: Path) -
 
 
 def test_streamed_json_is_the_document(tmp_path: Path) -> None:
-    """The CLI writes JSON one event at a time; the text equals the whole document's dump,
-    including a comm holding U+2028 (left raw by ensure_ascii=False) and no events at all."""
+    """The CLI writes JSON one event at a time; the text reads back as the whole document,
+    each event on one line, including a comm holding U+2028 (left raw by ensure_ascii=False),
+    and with no events at all."""
     from oomlens.api import analyze_paths
     from oomlens.serialize import analysis_to_json, json_chunks
 
@@ -284,5 +285,9 @@ def test_streamed_json_is_the_document(tmp_path: Path) -> None:
     empty.write_text("nothing here\n", encoding="utf-8")
     for paths in ([EXAMPLE_LOG, odd], [empty]):
         analysis = analyze_paths([str(p) for p in paths])
-        whole = json.dumps(analysis_to_json(analysis), indent=1, ensure_ascii=False)
-        assert "".join(json_chunks(analysis)) == whole
+        text = "".join(json_chunks(analysis))
+        assert json.loads(text) == analysis_to_json(analysis)
+        event_lines = [line for line in text.split("\n") if line.startswith('  {"')]
+        assert len(event_lines) == len(analysis.events)
+        for line, event in zip(event_lines, analysis_to_json(analysis)["events"], strict=True):
+            assert json.loads(line.rstrip(",")) == event
