@@ -6,6 +6,7 @@ transformer). The CLI and the tests call these functions.
 
 from __future__ import annotations
 
+import bisect
 import io
 import itertools
 import os
@@ -15,6 +16,7 @@ from dataclasses import replace
 from typing import BinaryIO
 
 from .errors import InputError, OomlensError
+from .hits import all_offsets, start_finder
 from .model import (
     Analysis,
     Diagnostic,
@@ -116,10 +118,15 @@ def _is_late_reaper(previous: OomEvent, event: OomEvent) -> bool:
 
 
 def analyze_stream(
-    stream: BinaryIO, path: str, *, year: int | None = None, compression: str | None = None
+    stream: BinaryIO,
+    path: str,
+    *,
+    year: int | None = None,
+    compression: str | None = None,
+    found: Iterator[int] | None = None,
 ) -> tuple[list[OomEvent], SourceInfo, list[Diagnostic]]:
-    """Analyse one decompressed byte stream."""
-    blocks, stats = split_stream(stream, path, year=year)
+    """Analyse one decompressed byte stream (``found``: hit offsets from a finder)."""
+    blocks, stats = split_stream(stream, path, year=year, found=found)
     failure: list[Diagnostic] = []
 
     def guarded() -> Iterable[ReportBlock]:
@@ -310,12 +317,20 @@ def _analyze_ref(ref: InputRef, jobs: int) -> tuple[list[OomEvent], SourceInfo, 
             size = os.path.getsize(opened.path)
             if size >= PARALLEL_MIN_BYTES:
                 return analyze_file_parallel(opened.path, size, _year(opened.mtime), jobs)
-        return analyze_stream(
-            opened.stream,
-            opened.path,
-            year=_year(opened.mtime),
-            compression=opened.compression,
-        )
+        finder = None
+        if opened.mtime is not None:  # a regular file: a finder can read it too
+            finder = start_finder(opened.path, opened.compression, parallel_ok=jobs > 1)
+        try:
+            return analyze_stream(
+                opened.stream,
+                opened.path,
+                year=_year(opened.mtime),
+                compression=opened.compression,
+                found=finder.offsets() if finder is not None else None,
+            )
+        finally:
+            if finder is not None:
+                finder.close()
 
 
 # ----------------------------------------------------------------------- one file, in pieces
@@ -355,13 +370,23 @@ def split_pieces(path: str, size: int, parts: int) -> list[tuple[int, int]]:
 
 
 def _scan_piece(
-    path: str, start: int, end: int, year: int
+    path: str, start: int, end: int, year: int, found: list[int] | None
 ) -> tuple[list[OomEvent], ScanStats, list[Diagnostic]]:
+    """One piece of a file; ``found``: the hit offsets in it, relative to ``start``."""
     first_line = 1 + count_newlines(path, start) if start else 1
     with open_range(path, start, end) as stream:
-        blocks, stats = split_stream(stream, path, year=year, first_line=first_line)
+        hits = iter(found) if found is not None else None
+        blocks, stats = split_stream(stream, path, year=year, first_line=first_line, found=hits)
         events, diagnostics = events_from_blocks(blocks)
     return events, stats, diagnostics
+
+
+def _within(offsets: list[int] | None, start: int, end: int) -> list[int] | None:
+    """The offsets in [start, end), relative to ``start``."""
+    if offsets is None:
+        return None
+    first, last = bisect.bisect_left(offsets, start), bisect.bisect_left(offsets, end)
+    return [offset - start for offset in offsets[first:last]]
 
 
 def analyze_file_parallel(
@@ -375,9 +400,13 @@ def analyze_file_parallel(
     if len(pieces) == 1:
         with open_range(path, 0, size) as stream:
             return analyze_stream(stream, path, year=year)
+    found = all_offsets(path)  # one finder over the whole file, shared out by piece
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=len(pieces), mp_context=context) as pool:
-        futures = [pool.submit(_scan_piece, path, start, end, year) for start, end in pieces]
+        futures = [
+            pool.submit(_scan_piece, path, start, end, year, _within(found, start, end))
+            for start, end in pieces
+        ]
         results = [future.result() for future in futures]
     events: list[OomEvent] = []
     diagnostics: list[Diagnostic] = []

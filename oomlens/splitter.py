@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
+from .hits import FinderFailed
 from .model import Diagnostic, Envelope, LogLine
 from .parsing import OTHER, classify
 from .prefixes import parse_prefix
@@ -40,6 +41,7 @@ HIT_PATTERNS = tuple(
     )
 )
 _HIT_OVERLAP = 64  # longer than any hit pattern's match
+_NO_MORE_HITS = 1 << 62  # past the end of any stream
 CHUNK_BYTES = 8 << 20
 KEEP_BYTES = 256 << 10  # tail kept across chunks so a back walk can reach into it
 MAX_LINE_BYTES = 1 << 20  # longer lines are counted and skipped, never decoded
@@ -257,19 +259,33 @@ def _family(lines: list[ClassifiedLine]) -> str:
 
 
 class Scanner:
-    """Yield ``Gap`` and ``Region`` items covering every line of ``stream`` exactly once."""
+    """Yield ``Gap`` and ``Region`` items covering every line of ``stream`` exactly once.
 
-    def __init__(self, stream: BinaryIO, reader: LineReader, first_line: int = 1) -> None:
+    ``found``: the offsets in ``stream`` of every hit, ascending, from a finder running beside
+    (``hits.py``); without it, or once it fails, the scanner runs ``HIT_PATTERNS`` itself.
+    """
+
+    def __init__(
+        self,
+        stream: BinaryIO,
+        reader: LineReader,
+        first_line: int = 1,
+        found: Iterator[int] | None = None,
+    ) -> None:
         self.stream = stream
         self.reader = reader
         self.buf = b""
         self.eof = False
         self.line_at_pos = first_line  # physical line number of buf[pos]
         self.sampled = False
+        self.read_bytes = 0  # stream offset of the end of buf
+        self.found = found
+        self.next_found = -1  # the finder's next offset not yet passed (-1: ask it)
 
     def _read(self) -> bool:
         """Append the next chunk to the buffer; False at the end of the stream."""
         data = self.stream.read(CHUNK_BYTES)
+        self.read_bytes += len(data)
         if not data:
             self.eof = True
             return False
@@ -341,7 +357,28 @@ class Scanner:
             search_from = pos
 
     def _next_hit(self, hits: dict[int, tuple[int, int]], start: int, end: int) -> int:
-        """Offset of the first hit of any pattern in [start, end), or -1.
+        """Offset in ``buf`` of the first hit in [start, end), or -1."""
+        if self.found is not None:
+            try:
+                return self._next_found(start, end)
+            except FinderFailed:
+                self.found = None  # its silence proves nothing: search from here ourselves
+                hits.clear()
+        return self._next_match(hits, start, end)
+
+    def _next_found(self, start: int, end: int) -> int:
+        assert self.found is not None
+        base = self.read_bytes - len(self.buf)  # stream offset of buf[0]
+        while True:
+            if self.next_found < 0:
+                self.next_found = next(self.found, _NO_MORE_HITS)
+            if self.next_found < base + start:
+                self.next_found = -1  # before the search start: already passed
+                continue
+            return self.next_found - base if self.next_found < base + end else -1
+
+    def _next_match(self, hits: dict[int, tuple[int, int]], start: int, end: int) -> int:
+        """Offset of the first match of any pattern in [start, end), or -1.
 
         ``hits`` caches, per pattern, (its next hit or -1, the end searched to), so each
         pattern passes over each byte once even when regions and reads come in between.
@@ -433,6 +470,7 @@ class Scanner:
         self.buf = b""
         while True:
             data = self.stream.read(CHUNK_BYTES)
+            self.read_bytes += len(data)
             if not data:
                 self.eof = True
                 break
@@ -686,12 +724,18 @@ class Splitter:
 
 
 def split_stream(
-    stream: BinaryIO, path: str, *, year: int | None = None, first_line: int = 1
+    stream: BinaryIO,
+    path: str,
+    *,
+    year: int | None = None,
+    first_line: int = 1,
+    found: Iterator[int] | None = None,
 ) -> tuple[Iterator[ReportBlock], ScanStats]:
     """Report blocks of one decompressed stream, and the stats filled while iterating.
 
     ``first_line`` is the number of the stream's first line in its file (a piece of a file
-    scanned in parallel starts past line 1).
+    scanned in parallel starts past line 1). ``found``: hit offsets from a finder (see
+    ``Scanner``).
     """
     stats = ScanStats()
     reader = LineReader(path, year, stats)
@@ -704,7 +748,7 @@ def split_stream(
 
     def blocks() -> Iterator[ReportBlock]:
         splitter = Splitter()
-        for item in Scanner(stream, reader, first_line):
+        for item in Scanner(stream, reader, first_line, found):
             if isinstance(item, Gap):
                 stats.lines += item.count
                 yield from counted(splitter.gap(item.count))

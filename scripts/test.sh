@@ -11,6 +11,7 @@ command -v journalctl >/dev/null || need_apt+=(systemd)
 command -v zstd >/dev/null || need_apt+=(zstd)
 command -v xz >/dev/null || need_apt+=(xz-utils)
 command -v bzip2 >/dev/null || need_apt+=(bzip2)
+command -v rg >/dev/null || need_apt+=(ripgrep)  # tests/test_hits.py compares every finder
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)  # tests/test_browser.py opens the HTML report
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then

@@ -1,0 +1,189 @@
+"""The finders (ripgrep, GNU grep) beside the scanner give the same analysis as its own
+search, on every input shape, and a finder that fails leaves the scanner to search alone."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import random
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from oomlens import hits, synth
+from oomlens.api import analyze_file_parallel, analyze_paths
+from oomlens.serialize import analysis_to_json, event_to_json
+from oomlens.splitter import HIT_PATTERNS
+
+FINDERS = [name for name in hits.FINDERS if shutil.which(name)]
+needs_finders = pytest.mark.skipif(
+    set(FINDERS) != set(hits.FINDERS), reason="rg and grep are installed by scripts/test.sh"
+)
+
+fragments = st.sampled_from(
+    [
+        b"oom",
+        b"-",
+        b"_",
+        b"k",
+        b"ill",
+        b"ed",
+        b" process",
+        b"ing",
+        b", mode:0x",
+        b"mode:0x",
+        b"Kernel panic - not syncing",
+        b"Kernel panic",
+        b" ",
+        b"\x00",
+        b"\xff",
+        b"x",
+    ]
+)
+
+
+@settings(max_examples=500)
+@given(line=st.lists(fragments, max_size=8).map(b"".join))
+def test_literals_match_the_lines_the_patterns_match(line: bytes) -> None:
+    by_pattern = any(pattern.search(line) for pattern in HIT_PATTERNS)
+    by_literal = any(literal in line for literal in hits.HIT_LITERALS)
+    assert by_pattern == by_literal
+
+
+def _analysis(paths: list[Path], finder: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    monkeypatch.setenv("OOMLENS_HITS", finder)
+    document = analysis_to_json(analyze_paths([str(p) for p in paths], jobs=2))
+    for source in document["sources"]:
+        source["path"] = Path(source["path"]).name
+    return document
+
+
+def _hostile_log(path: Path) -> None:
+    """Reports among NULs, invalid UTF-8, CRLF, a 2 MB line holding a hit literal, and noise
+    lines holding the literals without being reports."""
+    report = synth.render(
+        synth.random_report(random.Random(3), era=synth.ERAS[-1], kind="oom_kill").records(),
+        "syslog",
+        start_uptime=50.0,
+        wallclock=datetime(2026, 11, 25, 12, 5, 0),
+        host="h",
+    )
+    lines = [
+        b"Nov 25 12:00:00 h systemd[1]: foo.service: oom_score_adj set\n",
+        b"Nov 25 12:00:01 h app[9]: Killing process 12 (worker)\r\n",
+        b"\x00\x00garbage \xff\xfe oom- \x00\n",
+        b"Nov 25 12:00:02 h kernel: " + b"x" * 2_000_000 + b" oom-kill: cut\n",
+        *(line.encode() + b"\n" for line in report),
+        b"Nov 25 12:10:00 h kernel: page allocation failure here, mode:0x cut\r\n",
+        *(line.encode() + b"\r\n" for line in report),
+    ]
+    path.write_bytes(b"".join(lines))
+
+
+@needs_finders
+def test_every_finder_gives_the_python_answer_on_the_corpus(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logs = sorted(p for p in corpus_dir.rglob("*") if p.suffix in (".log", ".txt"))
+    logs = [p for p in logs if not p.name.startswith(("LICENSE", "README", "PROVENANCE"))]
+    assert logs
+    packed = []
+    for log in logs[::3]:  # compressed copies: the finder then decompresses its own
+        target = tmp_path / (log.name + ".gz")
+        target.write_bytes(gzip.compress(log.read_bytes()))
+        packed.append(target)
+    expected = _analysis(logs + packed, "python", monkeypatch)
+    assert expected["events"]
+    for finder in FINDERS:
+        assert _analysis(logs + packed, finder, monkeypatch) == expected, finder
+
+
+@needs_finders
+def test_every_finder_gives_the_python_answer_on_hostile_and_compressed_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = tmp_path / "hostile.log"
+    _hostile_log(plain)
+    data = plain.read_bytes()
+    compressed = {
+        "hostile.log.gz": gzip.compress(data),
+        "hostile.log.bz2": bz2.compress(data),
+        "hostile.log.xz": lzma.compress(data),
+        "hostile.log.zst": zstandard.ZstdCompressor().compress(data),
+    }
+    paths = [plain]
+    for name, packed in compressed.items():
+        (tmp_path / name).write_bytes(packed)
+        paths.append(tmp_path / name)
+    expected = _analysis(paths, "python", monkeypatch)
+    assert len(expected["events"]) == 5 * 2  # two reports in each of the five files
+    for finder in FINDERS:
+        assert _analysis(paths, finder, monkeypatch) == expected, finder
+
+
+@needs_finders
+def test_a_finder_that_dies_leaves_the_scanner_to_search(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = tmp_path / "kern.log"
+    _hostile_log(plain)
+    cut = tmp_path / "cut.log.gz"  # a truncated gzip: the finder's decompressor fails too
+    packed = gzip.compress(plain.read_bytes())
+    cut.write_bytes(packed[: len(packed) * 3 // 4])
+    expected = _analysis([plain, cut], "python", monkeypatch)
+    # too little memory to start: the finder exits at once with an error
+    monkeypatch.setattr(hits, "FINDER_MEMORY_BYTES", 1 << 20)
+    for finder in FINDERS:
+        assert _analysis([plain, cut], finder, monkeypatch) == expected, finder
+
+
+@needs_finders
+def test_finder_offsets_are_the_pattern_matches(tmp_path: Path) -> None:
+    plain = tmp_path / "kern.log"
+    _hostile_log(plain)
+    data = plain.read_bytes()
+    for finder in FINDERS:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("OOMLENS_HITS", finder)
+            found = hits.all_offsets(str(plain))
+        assert found is not None
+        lines = {data.rfind(b"\n", 0, offset) + 1 for offset in found}
+        expected = {
+            data.rfind(b"\n", 0, match.start()) + 1
+            for pattern in HIT_PATTERNS
+            for match in pattern.finditer(data)
+        }
+        assert lines == expected, finder
+
+
+@needs_finders
+def test_parallel_pieces_with_a_finder_equal_one_stream(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "kern.log"
+    synth.write_log(log, size_bytes=24_000_000, reports=12, envelope="syslog", seed=5)
+    size = log.stat().st_size
+    monkeypatch.setenv("OOMLENS_HITS", "python")
+    single = analyze_paths([str(log)], jobs=1)
+    for finder in FINDERS:
+        monkeypatch.setenv("OOMLENS_HITS", finder)
+        events, info, _ = analyze_file_parallel(str(log), size, 2026, 3)
+        assert [event_to_json(e) for e in events] == [event_to_json(e) for e in single.events]
+        assert info.lines == single.sources[0].lines
+
+
+def test_unknown_or_missing_finder_means_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OOMLENS_HITS", "python")
+    assert hits.chosen_finder() is None
+    monkeypatch.setenv("OOMLENS_HITS", "no-such-tool")
+    assert hits.chosen_finder() is None
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setenv("OOMLENS_HITS", "auto")
+    assert hits.chosen_finder() is None
