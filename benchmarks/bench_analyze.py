@@ -334,6 +334,10 @@ def bench(args: argparse.Namespace) -> int:
     )
     print(f"file: {log}  (+ .gz {gz.stat().st_size / MB:.0f} MB); oomlens: {args.oomlens}")
     print(f"generated in {meta['generate_seconds']} s by oomlens.synth")
+    from oomlens.hits import chosen_finder
+
+    finder = chosen_finder() or "python (the scanner's own search)"
+    print(f"hit finder: {finder} (OOMLENS_HITS={os.environ.get('OOMLENS_HITS', 'auto')})")
     print()
     widths = [
         max(len(r[i]) for r in [("measurement", "time", "throughput", "target", ""), *rows])

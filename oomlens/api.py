@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from .errors import InputError, OomlensError
 from .hits import all_offsets, start_finder
@@ -22,6 +22,7 @@ from .model import (
     Diagnostic,
     EventKind,
     ExplainedEvent,
+    Finding,
     LogLine,
     OomEvent,
     Replay,
@@ -37,6 +38,9 @@ from .splitter import (
     split_stream,
 )
 from .transform import build_event
+
+if TYPE_CHECKING:
+    from .engine import RuleSet
 
 INTERNAL_ERROR = "internal error"  # diagnostics of a bug (tests assert there are none)
 MAX_EVENTS_PER_FILE = 100_000  # reports parsed per input; the rest are counted (a diagnostic)
@@ -215,46 +219,118 @@ def analyze_text(
     return explain_analysis(analysis, rule_dirs=rule_dirs) if explain else analysis
 
 
+PARALLEL_MIN_EVENTS = 32  # fewer events are explained faster than processes start
+
+
 def explain_events(
-    events: Sequence[OomEvent], *, rule_dirs: Sequence[str] = ()
+    events: Sequence[OomEvent], *, rule_dirs: Sequence[str] = (), jobs: int = 1
 ) -> tuple[tuple[ExplainedEvent, ...], list[Diagnostic]]:
     """Replay each event and run the rules over it (the other events of its log give the
     rules their context: kill loops, repeats).
 
+    ``jobs`` > 1: many events are explained in that many forked processes, which inherit the
+    events and the rules rather than receiving them; only the results come back.
+
     Raises RuleError when a user rule directory has problems.
     """
-    from .engine import explain_event, load_rules
-    from .replay import replay
+    from .engine import load_rules
 
     rules = load_rules(extra_dirs=tuple(rule_dirs))
     by_source: dict[str, list[OomEvent]] = {}
     for event in events:
         by_source.setdefault(event.source.path, []).append(event)
+    if jobs > 1 and len(events) >= PARALLEL_MIN_EVENTS and "fork" in _start_methods():
+        outcomes = _explain_forked(events, by_source, rules, jobs)
+    else:
+        outcomes = _explain_slice(events, by_source, rules, 0, len(events))
     explained: list[ExplainedEvent] = []
     diagnostics: list[Diagnostic] = []
-    for event in events:
-        try:
-            steps = replay(event)
-            findings = explain_event(event, steps, by_source[event.source.path], rules)
-        except Exception as exc:  # one odd event must not cost the others their explanation
+    for event, outcome in zip(events, outcomes, strict=True):
+        if isinstance(outcome, str):  # one odd event must not cost the others their explanation
             diagnostics.append(
                 Diagnostic(
                     path=event.source.path,
                     line=event.source.first_line,
-                    message=f"could not explain this event: {type(exc).__name__}: {exc}",
+                    message=f"could not explain this event: {outcome}",
                 )
             )
             explained.append(ExplainedEvent(event=event, replay=Replay(steps=())))
-            continue
-        explained.append(ExplainedEvent(event=event, replay=steps, findings=findings))
+        else:
+            steps, findings = outcome
+            explained.append(ExplainedEvent(event=event, replay=steps, findings=findings))
     return tuple(explained), diagnostics
 
 
-def explain_analysis(analysis: Analysis, *, rule_dirs: Sequence[str] = ()) -> Analysis:
-    """The analysis with every event replayed and explained, and its incidents grouped."""
+_Outcome = tuple[Replay, tuple[Finding, ...]] | str  # a str: why the event was not explained
+
+
+def _explain_slice(
+    events: Sequence[OomEvent],
+    by_source: dict[str, list[OomEvent]],
+    rules: RuleSet,
+    start: int,
+    stop: int,
+) -> list[_Outcome]:
+    from .engine import explain_event
+    from .replay import replay
+
+    outcomes: list[_Outcome] = []
+    for event in events[start:stop]:
+        try:
+            steps = replay(event)
+            outcomes.append(
+                (steps, explain_event(event, steps, by_source[event.source.path], rules))
+            )
+        except Exception as exc:
+            outcomes.append(f"{type(exc).__name__}: {exc}")
+    return outcomes
+
+
+# what forked explaining processes inherit (set only while their pool runs)
+_INHERITED: tuple[Sequence[OomEvent], dict[str, list[OomEvent]], RuleSet] | None = None
+
+
+def _explain_inherited(start: int, stop: int) -> list[_Outcome]:
+    assert _INHERITED is not None
+    events, by_source, rules = _INHERITED
+    return _explain_slice(events, by_source, rules, start, stop)
+
+
+def _explain_forked(
+    events: Sequence[OomEvent], by_source: dict[str, list[OomEvent]], rules: RuleSet, jobs: int
+) -> list[_Outcome]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _INHERITED
+    bounds = [len(events) * k // jobs for k in range(jobs + 1)]
+    _INHERITED = (events, by_source, rules)
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            parts = [
+                pool.submit(_explain_inherited, start, stop)
+                for start, stop in zip(bounds, bounds[1:], strict=False)
+            ]
+            return [outcome for part in parts for outcome in part.result()]
+    finally:
+        _INHERITED = None
+
+
+def _start_methods() -> list[str]:
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
+
+
+def explain_analysis(
+    analysis: Analysis, *, rule_dirs: Sequence[str] = (), jobs: int = 1
+) -> Analysis:
+    """The analysis with every event replayed and explained, and its incidents grouped
+    (``jobs``: processes for explaining many events)."""
     from .incidents import group_incidents
 
-    explained, diagnostics = explain_events(analysis.events, rule_dirs=rule_dirs)
+    explained, diagnostics = explain_events(analysis.events, rule_dirs=rule_dirs, jobs=jobs)
     return replace(
         analysis,
         explained=explained,
@@ -307,7 +383,9 @@ def analyze_paths(
         diagnostics=tuple(diagnostics),
         failed_inputs=tuple(failed),
     )
-    return explain_analysis(analysis, rule_dirs=rule_dirs) if explain else analysis
+    if not explain:
+        return analysis
+    return explain_analysis(analysis, rule_dirs=rule_dirs, jobs=jobs or usable_cpus())
 
 
 def _analyze_ref(ref: InputRef, jobs: int) -> tuple[list[OomEvent], SourceInfo, list[Diagnostic]]:

@@ -45,3 +45,19 @@ def test_a_panic_that_is_not_an_oom_is_not_an_event() -> None:
     (event,) = analyze_text(oom).events
     assert event.kind.value == "oom_panic"
     assert event.panic is not None and event.panic.startswith("Kernel panic - not syncing:")
+
+
+def test_events_explained_in_processes_equal_one_process(tmp_path: Path) -> None:
+    from oomlens.api import PARALLEL_MIN_EVENTS, explain_analysis
+    from oomlens.serialize import analysis_to_json
+
+    log = tmp_path / "kern.log"
+    synth.write_log(
+        log, size_bytes=4_000_000, reports=PARALLEL_MIN_EVENTS + 8, envelope="syslog", seed=11
+    )
+    analysis = analyze_paths([str(log)], jobs=1, explain=False)
+    assert len(analysis.events) >= PARALLEL_MIN_EVENTS
+    one = analysis_to_json(explain_analysis(analysis, jobs=1))
+    forked = analysis_to_json(explain_analysis(analysis, jobs=3))
+    assert forked == one
+    assert all(event["findings"] for event in one["events"])
