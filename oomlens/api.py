@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, BinaryIO
 
 from .errors import InputError, OomlensError
-from .hits import all_offsets, start_finder
+from . import hits
 from .model import (
     Analysis,
     Diagnostic,
@@ -396,8 +396,9 @@ def _analyze_ref(ref: InputRef, jobs: int) -> tuple[list[OomEvent], SourceInfo, 
             if size >= PARALLEL_MIN_BYTES:
                 return analyze_file_parallel(opened.path, size, _year(opened.mtime), jobs)
         finder = None
-        if opened.mtime is not None:  # a regular file: a finder can read it too
-            finder = start_finder(opened.path, opened.compression, parallel_ok=jobs > 1)
+        plain_file = opened.mtime is not None and opened.compression is None
+        if plain_file and os.path.getsize(opened.path) >= hits.FINDER_MIN_BYTES:
+            finder = hits.start_finder(opened.path)
         try:
             return analyze_stream(
                 opened.stream,
@@ -478,7 +479,7 @@ def analyze_file_parallel(
     if len(pieces) == 1:
         with open_range(path, 0, size) as stream:
             return analyze_stream(stream, path, year=year)
-    found = all_offsets(path)  # one finder over the whole file, shared out by piece
+    found = hits.all_offsets(path)  # one finder over the whole file, shared out by piece
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=len(pieces), mp_context=context) as pool:
         futures = [

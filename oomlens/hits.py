@@ -1,15 +1,18 @@
 """Offsets of the lines worth a look, found by ripgrep or GNU grep in a process of their own.
 
-The scanner's own search (``splitter.HIT_PATTERNS``, four ``re`` passes) costs about 2 s per
-GB of log, all on the one core that also parses. ``rg -F`` finds the same literals at several
-GB/s with SIMD, and GNU grep (on every Linux system) at about 0.6 GB/s; either runs beside
-the scanner, which then only reads offsets. The literals below match exactly the lines the
-patterns match (a test checks), and the scanner judges each hit line as before, so the
-result is the same whichever finder ran; tests compare whole analyses.
+The scanner's own search (``splitter.HIT_PATTERNS``, four ``re`` passes) costs 2-3 s per GB
+of log on the one core that also parses. ``rg -F`` finds the same literals at several GB/s
+with SIMD, and GNU grep (on every Linux system) at about 0.6 GB/s, reading the file itself
+in a process beside the scanner, which then only reads their byte offsets. The literals
+below match exactly the lines the patterns match (a test checks), and the scanner judges
+each hit line as before, so the analysis is the same whichever finder ran (tests compare
+whole analyses).
 
-Compressed files are decompressed a second time for the finder (``gzip -dc FILE | rg``), on
-another core: only worth it where there is one. A finder that cannot start is skipped; one
-that fails mid-way is abandoned and the scanner searches the rest itself.
+Only plain regular files get a finder. Feeding a finder a decompressed stream through a pipe,
+or letting it decompress a second copy, was measured here and gained little: a pipe costs
+the kernel about as much per GB as the scanner's own search, and the second decompression
+competes for the same cores. A finder that cannot start is skipped; one that fails part-way
+is abandoned and the scanner searches the rest itself.
 
 ``OOMLENS_HITS`` picks the finder: ``auto`` (default: rg, then grep, then Python), ``rg``,
 ``grep`` or ``python`` (the scanner's own passes). A named finder that is not installed falls
@@ -37,13 +40,7 @@ HIT_LITERALS = (
     b"Kernel panic - not syncing",
 )
 FINDERS = ("rg", "grep")
-# decompressors for the finder's own copy of a compressed file (name in reader.py -> argv)
-DECOMPRESSORS = {
-    "gzip": ("gzip", "-dc"),
-    "bzip2": ("bzip2", "-dc"),
-    "xz": ("xz", "-dc"),
-    "zstd": ("zstd", "-dc", "-q"),
-}
+FINDER_MIN_BYTES = 8 << 20  # a smaller file is searched faster than a process starts
 # a finder holds one line in memory at a time; a log line of gigabytes must not take the
 # machine's memory with it (the finder dies, and the scanner searches the rest itself)
 FINDER_MEMORY_BYTES = 1 << 30
@@ -118,7 +115,6 @@ class HitFinder:
     """A running finder: ``offsets()`` yields the byte offset of every hit, ascending."""
 
     process: subprocess.Popen[bytes]
-    feeder: subprocess.Popen[bytes] | None = None  # the decompressor, for compressed input
 
     def offsets(self) -> Iterator[int]:
         stdout = self.process.stdout
@@ -130,84 +126,47 @@ class HitFinder:
                     yield int(number)
                 except ValueError:  # not "offset:match"
                     raise FinderFailed(f"unexpected finder output {line[:60]!r}") from None
-            codes = [self.process.wait(), self.feeder.wait() if self.feeder else 0]
+            code = self.process.wait()
         finally:
-            self.close()  # stops them if the scan ended early
+            self.close()  # stops it if the scan ended early
         # grep and rg exit 1 when nothing matched; anything else means the search stopped
-        if codes[0] not in (0, 1) or codes[1] != 0:
-            raise FinderFailed(f"finder exited with {codes[0]}, its decompressor with {codes[1]}")
+        if code not in (0, 1):
+            raise FinderFailed(f"finder exited with {code}")
 
     def close(self) -> None:
-        for process in (self.process, self.feeder):
-            if process is None:
-                continue
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-            for stream in (process.stdout, process.stdin):
-                if stream is not None:
-                    stream.close()
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
 
-def start_finder(path: str, compression: str | None, *, parallel_ok: bool) -> HitFinder | None:
-    """A finder over the decompressed bytes of the regular file ``path``, or None when none
-    is wanted, installed or worth it (a compressed file on one CPU: decompressing twice would
-    cost more than the search saves)."""
+def start_finder(path: str) -> HitFinder | None:
+    """A finder over the plain regular file ``path``, or None when none is wanted or
+    installed, or it cannot start."""
     name = chosen_finder()
-    if name is None:
-        return None
-    argv = _finder_argv(name)
+    argv = _finder_argv(name) if name is not None else None
     if argv is None:
         return None
-    env = {**os.environ, "LC_ALL": "C"}  # byte-wise matching, and grep's fastest path
-    feeder = None
     try:
-        if compression is None:
-            with open(path, "rb") as source:
-                process = subprocess.Popen(
-                    argv,
-                    stdin=source,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                    env=env,
-                )
-            _limit_memory(process)
-            return HitFinder(process)
-        if not parallel_ok or compression not in DECOMPRESSORS:
-            return None
-        tool, *flags = DECOMPRESSORS[compression]
-        decompressor = shutil.which(tool)
-        if decompressor is None:
-            return None
-        with open(path, "rb") as source:
-            feeder = subprocess.Popen(
-                [decompressor, *flags],
+        with open(path, "rb") as source:  # on its stdin: no file name is ever parsed
+            process = subprocess.Popen(
+                argv,
                 stdin=source,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
+                env={**os.environ, "LC_ALL": "C"},  # byte-wise matching, grep's fastest path
             )
-        process = subprocess.Popen(
-            argv,
-            stdin=feeder.stdout,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-        assert feeder.stdout is not None
-        feeder.stdout.close()  # the finder holds it now; the feeder sees a broken pipe if it dies
-        _limit_memory(process)
-        return HitFinder(process, feeder)
     except (OSError, subprocess.SubprocessError):
-        if feeder is not None:
-            feeder.kill()
-            feeder.wait()
         return None
+    _limit_memory(process)
+    return HitFinder(process)
 
 
 def all_offsets(path: str) -> list[int] | None:
     """Every hit offset of the plain file ``path`` (for cutting it into pieces), or None when
     no finder ran to the end."""
-    finder = start_finder(path, None, parallel_ok=True)
+    finder = start_finder(path)
     if finder is None:
         return None
     try:
