@@ -15,14 +15,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, BinaryIO
 
-from .errors import InputError, OomlensError
 from . import hits
+from .errors import InputError, OomlensError
 from .model import (
     Analysis,
     Diagnostic,
     EventKind,
     ExplainedEvent,
-    Finding,
     LogLine,
     OomEvent,
     Replay,
@@ -220,48 +219,64 @@ def analyze_text(
 
 
 PARALLEL_MIN_EVENTS = 32  # fewer events are explained faster than processes start
+_SLICE_EVENTS = 16  # events per task handed to an explaining process
 
 
 def explain_events(
     events: Sequence[OomEvent], *, rule_dirs: Sequence[str] = (), jobs: int = 1
 ) -> tuple[tuple[ExplainedEvent, ...], list[Diagnostic]]:
     """Replay each event and run the rules over it (the other events of its log give the
-    rules their context: kill loops, repeats).
-
-    ``jobs`` > 1: many events are explained in that many forked processes, which inherit the
-    events and the rules rather than receiving them; only the results come back.
+    rules their context: kill loops, repeats). ``jobs``: see ``_explained_slices``.
 
     Raises RuleError when a user rule directory has problems.
     """
-    from .engine import load_rules
-
-    rules = load_rules(extra_dirs=tuple(rule_dirs))
-    by_source: dict[str, list[OomEvent]] = {}
-    for event in events:
-        by_source.setdefault(event.source.path, []).append(event)
-    if jobs > 1 and len(events) >= PARALLEL_MIN_EVENTS and "fork" in _start_methods():
-        outcomes = _explain_forked(events, by_source, rules, jobs)
-    else:
-        outcomes = _explain_slice(events, by_source, rules, 0, len(events))
     explained: list[ExplainedEvent] = []
     diagnostics: list[Diagnostic] = []
-    for event, outcome in zip(events, outcomes, strict=True):
-        if isinstance(outcome, str):  # one odd event must not cost the others their explanation
-            diagnostics.append(
-                Diagnostic(
-                    path=event.source.path,
-                    line=event.source.first_line,
-                    message=f"could not explain this event: {outcome}",
-                )
-            )
-            explained.append(ExplainedEvent(event=event, replay=Replay(steps=())))
-        else:
-            steps, findings = outcome
-            explained.append(ExplainedEvent(event=event, replay=steps, findings=findings))
+    for part in _explained_slices(events, rule_dirs, jobs, as_json=False):
+        for event, (outcome, failure) in part:
+            assert isinstance(outcome, ExplainedEvent)
+            explained.append(outcome)
+            if failure:
+                diagnostics.append(_unexplained(event, failure))
     return tuple(explained), diagnostics
 
 
-_Outcome = tuple[Replay, tuple[Finding, ...]] | str  # a str: why the event was not explained
+def explained_json_chunks(
+    analysis: Analysis, *, rule_dirs: Sequence[str] = (), jobs: int = 1
+) -> tuple[Iterator[str], list[Diagnostic]]:
+    """The ``--format json`` document of ``analysis`` with every event explained, the same
+    text as ``json_chunks(explain_analysis(analysis))``; made one slice of events at a time,
+    in ``jobs`` processes, which send back only each event's JSON text. The list is filled
+    with the diagnostics explaining added, once the chunks have been read."""
+    from .engine import load_rules
+    from .incidents import group_incidents
+    from .serialize import document_chunks
+
+    load_rules(extra_dirs=tuple(rule_dirs))  # a RuleError now, not halfway through writing
+    analysis = replace(analysis, incidents=group_incidents(analysis.events))
+    later: list[Diagnostic] = []
+
+    def texts() -> Iterator[str]:
+        for part in _explained_slices(analysis.events, rule_dirs, jobs, as_json=True):
+            for event, (text, failure) in part:
+                assert isinstance(text, str)
+                if failure:
+                    later.append(_unexplained(event, failure))
+                yield text
+
+    return document_chunks(analysis, texts(), lambda: later), later
+
+
+def _unexplained(event: OomEvent, failure: str) -> Diagnostic:
+    return Diagnostic(
+        path=event.source.path,
+        line=event.source.first_line,
+        message=f"could not explain this event: {failure}",
+    )
+
+
+# an event explained (or its JSON text), and why it could not be explained ("" if it was)
+_Outcome = tuple[ExplainedEvent | str, str]
 
 
 def _explain_slice(
@@ -270,19 +285,23 @@ def _explain_slice(
     rules: RuleSet,
     start: int,
     stop: int,
+    as_json: bool,
 ) -> list[_Outcome]:
     from .engine import explain_event
     from .replay import replay
+    from .serialize import event_json_text
 
     outcomes: list[_Outcome] = []
     for event in events[start:stop]:
+        failure = ""
         try:
             steps = replay(event)
-            outcomes.append(
-                (steps, explain_event(event, steps, by_source[event.source.path], rules))
-            )
-        except Exception as exc:
-            outcomes.append(f"{type(exc).__name__}: {exc}")
+            findings = explain_event(event, steps, by_source[event.source.path], rules)
+            explained = ExplainedEvent(event=event, replay=steps, findings=findings)
+        except Exception as exc:  # one odd event must not cost the others their explanation
+            failure = f"{type(exc).__name__}: {exc}"
+            explained = ExplainedEvent(event=event, replay=Replay(steps=()))
+        outcomes.append((event_json_text(event, explained) if as_json else explained, failure))
     return outcomes
 
 
@@ -290,29 +309,52 @@ def _explain_slice(
 _INHERITED: tuple[Sequence[OomEvent], dict[str, list[OomEvent]], RuleSet] | None = None
 
 
-def _explain_inherited(start: int, stop: int) -> list[_Outcome]:
+def _explain_inherited(start: int, stop: int, as_json: bool) -> list[_Outcome]:
     assert _INHERITED is not None
     events, by_source, rules = _INHERITED
-    return _explain_slice(events, by_source, rules, start, stop)
+    return _explain_slice(events, by_source, rules, start, stop, as_json)
 
 
-def _explain_forked(
-    events: Sequence[OomEvent], by_source: dict[str, list[OomEvent]], rules: RuleSet, jobs: int
-) -> list[_Outcome]:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+def _explained_slices(
+    events: Sequence[OomEvent], rule_dirs: Sequence[str], jobs: int, *, as_json: bool
+) -> Iterator[list[tuple[OomEvent, _Outcome]]]:
+    """(event, outcome) for every event, in order, a slice at a time.
+
+    ``jobs`` > 1 and many events: slices are explained in forked processes, which inherit the
+    events and rules instead of receiving them; a few slices are in flight at a time, so the
+    results waiting here stay few. For JSON only text comes back: pickled events, replays
+    and findings cost the parent more to rebuild than explaining them did."""
+    from .engine import load_rules
 
     global _INHERITED
-    bounds = [len(events) * k // jobs for k in range(jobs + 1)]
+    rules = load_rules(extra_dirs=tuple(rule_dirs))
+    by_source: dict[str, list[OomEvent]] = {}
+    for event in events:
+        by_source.setdefault(event.source.path, []).append(event)
+    bounds = list(range(0, len(events), _SLICE_EVENTS)) + [len(events)]
+    slices = list(zip(bounds, bounds[1:], strict=False))
+    if jobs < 2 or len(events) < PARALLEL_MIN_EVENTS or "fork" not in _start_methods():
+        for start, stop in slices:
+            part = _explain_slice(events, by_source, rules, start, stop, as_json)
+            yield list(zip(events[start:stop], part, strict=True))
+        return
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import Future, ProcessPoolExecutor
+
     _INHERITED = (events, by_source, rules)
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            parts = [
-                pool.submit(_explain_inherited, start, stop)
-                for start, stop in zip(bounds, bounds[1:], strict=False)
-            ]
-            return [outcome for part in parts for outcome in part.result()]
+            waiting: deque[tuple[int, int, Future[list[_Outcome]]]] = deque()
+            for start, stop in slices:
+                waiting.append((start, stop, pool.submit(_explain_inherited, start, stop, as_json)))
+                if len(waiting) > 2 * jobs:
+                    first, last, future = waiting.popleft()
+                    yield list(zip(events[first:last], future.result(), strict=True))
+            while waiting:
+                first, last, future = waiting.popleft()
+                yield list(zip(events[first:last], future.result(), strict=True))
     finally:
         _INHERITED = None
 

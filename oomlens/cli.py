@@ -17,6 +17,7 @@ import typer
 
 if TYPE_CHECKING:
     from .engine import RuleSet
+    from .model import Diagnostic
 
 EXIT_OK = 0
 EXIT_INPUT = 1
@@ -86,8 +87,7 @@ def analyze(
     rules: RulesDirs = None,
 ) -> None:
     """Find every OOM report in kernel logs, replay it and explain its cause."""
-    from .api import analyze_paths
-    from .serialize import json_chunks
+    from .api import analyze_paths, explained_json_chunks, usable_cpus
 
     if rules:
         _ruleset(rules)  # every problem in the user's rules, reported before any work
@@ -96,17 +96,25 @@ def analyze(
     if fmt is None and output is not None:
         fmt = _SUFFIXES.get(output.suffix.lower())
     fmt = fmt or OutputFormat.MD
-    analysis = analyze_paths(paths, jobs=jobs, rule_dirs=tuple(str(d) for d in rules or ()))
+    rule_dirs = tuple(str(d) for d in rules or ())
+    later: list[Diagnostic] = []  # diagnostics found while the JSON is written
     chunks: Iterable[str]
     if fmt is OutputFormat.JSON:
-        chunks = itertools.chain(json_chunks(analysis), ["\n"])  # one event at a time
+        # explained and written a slice of events at a time, in processes when many
+        analysis = analyze_paths(paths, jobs=jobs, explain=False)
+        json_text, later = explained_json_chunks(
+            analysis, rule_dirs=rule_dirs, jobs=jobs or usable_cpus()
+        )
+        chunks = itertools.chain(json_text, ["\n"])
     elif fmt is OutputFormat.HTML:
         from .render import analysis_to_html
 
+        analysis = analyze_paths(paths, jobs=jobs, rule_dirs=rule_dirs)
         chunks = [analysis_to_html(analysis)]
     else:
         from .render import analysis_to_markdown
 
+        analysis = analyze_paths(paths, jobs=jobs, rule_dirs=rule_dirs)
         chunks = [analysis_to_markdown(analysis, max_bytes=max_bytes)]
     if output is None:
         sys.stdout.writelines(chunks)
@@ -120,10 +128,11 @@ def analyze(
     for failed in analysis.failed_inputs:
         reason = next((d.message for d in analysis.diagnostics if d.path == failed), "")
         typer.echo(f"oomlens: {failed}: {reason}", err=True)
+    diagnostics = len(analysis.diagnostics) + len(later)
     typer.echo(
         f"oomlens: {len(analysis.events)} OOM-related event(s) in "
         f"{len(analysis.sources)} input(s)"
-        + (f", {len(analysis.diagnostics)} diagnostic(s)" if analysis.diagnostics else ""),
+        + (f", {diagnostics} diagnostic(s)" if diagnostics else ""),
         err=True,
     )
     if analysis.failed_inputs:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import fields, is_dataclass, replace
 from typing import Any
 
@@ -11,6 +11,7 @@ from .gfp import flags_for
 from .model import (
     Analysis,
     CallTrace,
+    Diagnostic,
     ExplainedEvent,
     Finding,
     Incident,
@@ -57,20 +58,40 @@ def json_chunks(analysis: Analysis) -> Iterator[str]:
     ``json.dumps`` with ``indent`` runs its pure-Python encoder, three times slower than the C
     one, and events make up nearly all of the document. One event per line also suits
     ``grep`` and ``jq -c``."""
+    texts = (
+        event_json_text(event, explained)
+        for event, explained in zip(analysis.events, _explained(analysis), strict=True)
+    )
+    return document_chunks(analysis, texts, lambda: ())
+
+
+def event_json_text(event: OomEvent, explained: ExplainedEvent | None) -> str:
+    """One event's line of the document (no newline can occur inside: JSON escapes it, and
+    U+2028 is a line break only to str.splitlines, not to JSON readers)."""
+    return json.dumps(event_to_json(event, explained), ensure_ascii=False)
+
+
+def document_chunks(
+    analysis: Analysis,
+    event_texts: Iterable[str],
+    later_diagnostics: Callable[[], Sequence[Diagnostic]],
+) -> Iterator[str]:
+    """The document around ``event_texts`` (one per event of ``analysis``, in order);
+    ``later_diagnostics()``, known once every event text was made, end the diagnostics."""
     document = analysis_to_json(replace(analysis, events=(), explained=(), incidents=()))
     head = json.dumps(document, indent=1, ensure_ascii=False)
-    # the document with an empty event list ends: ..., "events": [], "diagnostics": [...]
-    before, after = head.split('\n "events": [],\n', 1)
+    # the document with an empty event list reads: ..., "events": [], "diagnostics": [...]
+    before = head.split('\n "events": [],\n', 1)[0]
     yield before + '\n "events": ['
-    for i, (event, explained) in enumerate(zip(analysis.events, _explained(analysis), strict=True)):
-        # no newline can occur inside: JSON escapes it (and U+2028 is only a line break to
-        # str.splitlines, not to JSON readers)
-        yield (
-            ("," if i else "")
-            + "\n  "
-            + json.dumps(event_to_json(event, explained), ensure_ascii=False)
-        )
-    yield ("\n ],\n" if analysis.events else "],\n") + after.replace(
+    count = 0
+    for count, text in enumerate(event_texts, start=1):
+        yield ("," if count > 1 else "") + "\n  " + text
+    diagnostics = analysis.diagnostics + tuple(later_diagnostics())
+    document = analysis_to_json(
+        replace(analysis, events=(), explained=(), incidents=(), diagnostics=diagnostics)
+    )
+    after = json.dumps(document, indent=1, ensure_ascii=False).split('\n "events": [],\n', 1)[1]
+    yield ("\n ],\n" if count else "],\n") + after.replace(
         '"incidents": []',
         '"incidents": '
         + _nested([incident_to_json(i, analysis.events) for i in analysis.incidents]),

@@ -61,3 +61,19 @@ def test_events_explained_in_processes_equal_one_process(tmp_path: Path) -> None
     forked = analysis_to_json(explain_analysis(analysis, jobs=3))
     assert forked == one
     assert all(event["findings"] for event in one["events"])
+
+
+def test_json_explained_in_processes_is_the_same_text(tmp_path: Path) -> None:
+    from oomlens.api import PARALLEL_MIN_EVENTS, explain_analysis, explained_json_chunks
+    from oomlens.serialize import json_chunks
+
+    log = tmp_path / "kern.log"
+    synth.write_log(
+        log, size_bytes=3_000_000, reports=PARALLEL_MIN_EVENTS + 5, envelope="syslog", seed=12
+    )
+    analysis = analyze_paths([str(log)], jobs=1, explain=False)
+    expected = "".join(json_chunks(explain_analysis(analysis)))
+    for jobs in (1, 3):
+        chunks, later = explained_json_chunks(analysis, jobs=jobs)
+        assert "".join(chunks) == expected
+        assert later == []
