@@ -127,9 +127,10 @@ def analyze_stream(
     year: int | None = None,
     compression: str | None = None,
     found: Iterator[int] | None = None,
+    feed_finder: bool = False,
 ) -> tuple[list[OomEvent], SourceInfo, list[Diagnostic]]:
-    """Analyse one decompressed byte stream (``found``: hit offsets from a finder)."""
-    blocks, stats = split_stream(stream, path, year=year, found=found)
+    """Analyse one decompressed byte stream (``found``, ``feed_finder``: see ``Scanner``)."""
+    blocks, stats = split_stream(stream, path, year=year, found=found, feed_finder=feed_finder)
     failure: list[Diagnostic] = []
 
     def guarded() -> Iterable[ReportBlock]:
@@ -448,6 +449,8 @@ def _analyze_ref(ref: InputRef, jobs: int) -> tuple[list[OomEvent], SourceInfo, 
                 year=_year(opened.mtime),
                 compression=opened.compression,
                 found=finder.offsets() if finder is not None else None,
+                # another CPU can search what this one decompresses or receives
+                feed_finder=finder is None and jobs > 1,
             )
         finally:
             if finder is not None:

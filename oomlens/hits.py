@@ -8,11 +8,16 @@ below match exactly the lines the patterns match (a test checks), and the scanne
 each hit line as before, so the analysis is the same whichever finder ran (tests compare
 whole analyses).
 
-Only plain regular files get a finder. Feeding a finder a decompressed stream through a pipe,
-or letting it decompress a second copy, was measured here and gained little: a pipe costs
-the kernel about as much per GB as the scanner's own search, and the second decompression
-competes for the same cores. A finder that cannot start is skipped; one that fails part-way
-is abandoned and the scanner searches the rest itself.
+A plain regular file is read by the finder itself (``start_finder``). Any other stream
+(compressed, a journal, stdin) is fed to it by the scanner (``start_stream_finder``): each
+chunk the scanner has read, already decompressed, goes to a writer thread that pipes it to
+the finder, followed, after the chunk's last newline, by a sync line holding a random token.
+The finder reports that line like a hit, which tells the scanner how far its silence is
+proof; a thread drains the finder's output, so neither side can block the other. This pays
+only with a second CPU, and only for a stream of more than a chunk (8 MiB).
+
+A finder that cannot start is skipped; one that fails part-way is abandoned and the scanner
+searches the rest itself.
 
 ``OOMLENS_HITS`` picks the finder: ``auto`` (default: rg, then grep, then Python), ``rg``,
 ``grep`` or ``python`` (the scanner's own passes). A named finder that is not installed falls
@@ -22,9 +27,12 @@ back to Python.
 from __future__ import annotations
 
 import os
+import queue
 import resource
+import secrets
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -41,6 +49,8 @@ HIT_LITERALS = (
 )
 FINDERS = ("rg", "grep")
 FINDER_MIN_BYTES = 8 << 20  # a smaller file is searched faster than a process starts
+_QUEUED_CHUNKS = 2  # chunks handed to the writer and not yet piped
+_LONG_TAIL = 16 << 20  # a line still open after this much is piped on without a sync line
 # a finder holds one line in memory at a time; a log line of gigabytes must not take the
 # machine's memory with it (the finder dies, and the scanner searches the rest itself)
 FINDER_MEMORY_BYTES = 1 << 30
@@ -57,10 +67,13 @@ def _patterns(flag: str) -> list[str]:
     return out
 
 
-def _finder_argv(name: str) -> list[str] | None:
+def _finder_argv(name: str, sync: bytes | None = None) -> list[str] | None:
+    """argv of finder ``name``; with ``sync``, also finding that token and writing each
+    result at once (so a sync line is reported as soon as it is searched)."""
     tool = shutil.which(name)
     if tool is None:
         return None
+    extra = ["--line-buffered", "-e", sync.decode("ascii")] if sync is not None else []
     if name == "rg":
         # --text: NUL bytes do not make the rest of the file "binary"; -o -b: the byte offset
         # of each match, and only the match (a long line is never copied out)
@@ -75,6 +88,7 @@ def _finder_argv(name: str) -> list[str] | None:
             "--no-filename",
             "--color=never",
             *_patterns("-e"),
+            *extra,
             "-",
         ]
     return [
@@ -86,6 +100,7 @@ def _finder_argv(name: str) -> list[str] | None:
         "--no-filename",
         "--color=never",
         *_patterns("-e"),
+        *extra,
         "-",
     ]
 
@@ -172,4 +187,161 @@ def all_offsets(path: str) -> list[int] | None:
     try:
         return list(finder.offsets())
     except FinderFailed:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Synced:
+    offset: int  # stream offset up to which every hit has been reported
+
+
+@dataclass(frozen=True, slots=True)
+class _Ended:
+    error: str | None  # None: the finder read everything and exited normally
+
+
+class StreamFinder:
+    """A finder fed the stream's chunks with ``feed``; ``next_hit`` gives its hit offsets."""
+
+    def __init__(self, argv: list[str], sync: bytes) -> None:
+        self.sync = sync
+        self.process = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "LC_ALL": "C"},  # byte-wise matching, grep's fastest path
+        )
+        try:  # set from outside: a preexec_fn is unsafe beside the reader's threads
+            limit = (FINDER_MEMORY_BYTES, FINDER_MEMORY_BYTES)
+            resource.prlimit(self.process.pid, resource.RLIMIT_AS, limit)
+        except (OSError, ValueError):  # it already exited; next_hit will say so
+            pass
+        self.tail = b""  # fed bytes after the last newline, not yet piped
+        self.synced = 0  # every hit before this stream offset has been taken from ``results``
+        self.pending = -1  # a hit taken from ``results`` and not yet passed (-1: none)
+        self.ended: _Ended | None = None
+        self.results: queue.SimpleQueue[int | _Synced | _Ended] = queue.SimpleQueue()
+        self.chunks: queue.Queue[bytes | None] = queue.Queue(_QUEUED_CHUNKS)
+        self.threads = [
+            threading.Thread(target=self._write, name="oomlens-finder-in", daemon=True),
+            threading.Thread(target=self._drain, name="oomlens-finder-out", daemon=True),
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    # -- feeding (the scanner's thread)
+    def feed(self, data: bytes) -> None:
+        """Hand over the stream's next bytes; ``b""`` at the end of the stream.
+
+        Data is piped up to its last newline, then a sync line ``\\n<token>\\n`` (a line of
+        its own even where the stream's last line has no newline)."""
+        if self.ended is not None:
+            return
+        if not data:
+            self.chunks.put(self.tail + b"\n" + self.sync + b"\n")
+            self.chunks.put(None)
+            self.tail = b""
+            return
+        joined = self.tail + data
+        cut = joined.rfind(b"\n") + 1
+        if cut == 0:  # still inside one line
+            self.tail = b"" if len(joined) > _LONG_TAIL else joined
+            if not self.tail:
+                self.chunks.put(joined)
+            return
+        self.chunks.put(joined[:cut] + b"\n" + self.sync + b"\n")
+        self.tail = joined[cut:]
+
+    def _write(self) -> None:
+        stdin = self.process.stdin
+        assert stdin is not None
+        try:
+            while (chunk := self.chunks.get()) is not None:
+                stdin.write(chunk)
+                stdin.flush()  # a short last chunk must not wait in the buffer
+        except OSError:  # the finder died; _drain reports it
+            while self.chunks.get() is not None:  # let the scanner finish handing over
+                pass
+        finally:
+            try:
+                stdin.close()
+            except OSError:
+                pass
+
+    def _drain(self) -> None:
+        stdout = self.process.stdout
+        assert stdout is not None
+        inserted = 0  # sync-line bytes piped before the current position
+        sync_line = len(self.sync) + 2
+        error = None
+        try:
+            for line in stdout:
+                offset, _, match = line.rstrip(b"\n").partition(b":")
+                if match == self.sync:  # its line starts one byte earlier, at the "\n"
+                    self.results.put(_Synced(int(offset) - 1 - inserted))
+                    inserted += sync_line
+                else:
+                    self.results.put(int(offset) - inserted)
+        except ValueError:
+            error = "unexpected output"
+            self.process.kill()  # unread, it would block on its output and never exit
+        code = self.process.wait()
+        if error is None and code not in (0, 1):  # 1: nothing matched
+            error = f"exited with {code}"
+        self.results.put(_Ended(error))
+
+    # -- results (the scanner's thread)
+    def next_hit(self, low: int, high: int) -> int:
+        """The first hit at a stream offset in [low, high), or -1; every byte before ``high``
+        must have been fed. Raises FinderFailed when the finder cannot tell."""
+        while True:
+            if self.pending >= 0:
+                if self.pending < low:
+                    self.pending = -1
+                    continue
+                return self.pending if self.pending < high else -1
+            if self.synced >= high:
+                return -1
+            if self.ended is not None:
+                if self.ended.error is None:
+                    return -1
+                raise FinderFailed(self.ended.error)
+            item = self.results.get()
+            if isinstance(item, _Synced):
+                self.synced = item.offset
+            elif isinstance(item, _Ended):
+                self.ended = item
+                if item.error is None:
+                    self.synced = 1 << 62
+            else:
+                self.pending = item
+
+    def close(self) -> None:
+        """Stop the finder and its threads (at the end of the stream, or when abandoned)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.ended = self.ended or _Ended("closed")
+        self.chunks.put(None)  # the writer fails on the dead pipe, empties the queue, stops
+        for thread in self.threads:
+            thread.join()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+
+
+def start_stream_finder() -> StreamFinder | None:
+    """A finder fed by the scanner, or None when none is wanted or installed, or it cannot
+    start."""
+    name = chosen_finder()
+    sync = b"oomlens-sync-" + secrets.token_hex(16).encode()  # no log can guess it
+    argv = _finder_argv(name, sync) if name is not None else None
+    if argv is None:
+        return None
+    try:
+        return StreamFinder(argv, sync)
+    except (OSError, subprocess.SubprocessError):
         return None

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
-from .hits import FinderFailed
+from .hits import FinderFailed, StreamFinder, start_stream_finder
 from .model import Diagnostic, Envelope, LogLine
 from .parsing import OTHER, classify
 from .prefixes import parse_prefix
@@ -261,8 +261,10 @@ def _family(lines: list[ClassifiedLine]) -> str:
 class Scanner:
     """Yield ``Gap`` and ``Region`` items covering every line of ``stream`` exactly once.
 
-    ``found``: the offsets in ``stream`` of every hit, ascending, from a finder running beside
-    (``hits.py``); without it, or once it fails, the scanner runs ``HIT_PATTERNS`` itself.
+    Hits come from a finder running beside (``hits.py``): ``found``, the offsets of every hit
+    from one that reads the file itself, or, with ``feed_finder``, one the scanner feeds every
+    chunk it reads (started once a first read fills a whole chunk). Without a finder, or once
+    it fails, the scanner runs ``HIT_PATTERNS`` itself.
     """
 
     def __init__(
@@ -271,6 +273,8 @@ class Scanner:
         reader: LineReader,
         first_line: int = 1,
         found: Iterator[int] | None = None,
+        *,
+        feed_finder: bool = False,
     ) -> None:
         self.stream = stream
         self.reader = reader
@@ -281,11 +285,13 @@ class Scanner:
         self.read_bytes = 0  # stream offset of the end of buf
         self.found = found
         self.next_found = -1  # the finder's next offset not yet passed (-1: ask it)
+        self.feed_finder = feed_finder and found is None
+        self.fed: StreamFinder | None = None
 
     def _read(self) -> bool:
         """Append the next chunk to the buffer; False at the end of the stream."""
         data = self.stream.read(CHUNK_BYTES)
-        self.read_bytes += len(data)
+        self._count_read(data)
         if not data:
             self.eof = True
             return False
@@ -295,12 +301,28 @@ class Scanner:
         self.buf += data
         return True
 
+    def _count_read(self, data: bytes) -> None:
+        """Count bytes read from the stream, and hand them to a fed finder."""
+        if self.feed_finder and self.read_bytes == 0 and len(data) >= CHUNK_BYTES:
+            self.fed = start_stream_finder()  # a smaller stream is searched faster alone
+        self.read_bytes += len(data)
+        if self.fed is not None:
+            self.fed.feed(data)
+
     def _complete_end(self) -> int:
         if self.eof:
             return len(self.buf)
         return self.buf.rfind(b"\n") + 1
 
     def __iter__(self) -> Iterator[Gap | Region]:
+        try:
+            yield from self._items()
+        finally:  # the end of the stream, an error, or a consumer that stopped early
+            if self.fed is not None:
+                self.fed.close()
+                self.fed = None
+
+    def _items(self) -> Iterator[Gap | Region]:
         pos = 0
         search_from = 0
         hits: dict[int, tuple[int, int]] = {}
@@ -358,12 +380,19 @@ class Scanner:
 
     def _next_hit(self, hits: dict[int, tuple[int, int]], start: int, end: int) -> int:
         """Offset in ``buf`` of the first hit in [start, end), or -1."""
-        if self.found is not None:
-            try:
+        try:
+            if self.found is not None:
                 return self._next_found(start, end)
-            except FinderFailed:
-                self.found = None  # its silence proves nothing: search from here ourselves
-                hits.clear()
+            if self.fed is not None:
+                base = self.read_bytes - len(self.buf)  # stream offset of buf[0]
+                hit = self.fed.next_hit(base + start, base + end)
+                return hit - base if hit >= 0 else -1
+        except FinderFailed:  # its silence proves nothing: search from here ourselves
+            self.found = None
+            if self.fed is not None:
+                self.fed.close()
+                self.fed = None
+            hits.clear()
         return self._next_match(hits, start, end)
 
     def _next_found(self, start: int, end: int) -> int:
@@ -470,7 +499,7 @@ class Scanner:
         self.buf = b""
         while True:
             data = self.stream.read(CHUNK_BYTES)
-            self.read_bytes += len(data)
+            self._count_read(data)
             if not data:
                 self.eof = True
                 break
@@ -730,12 +759,12 @@ def split_stream(
     year: int | None = None,
     first_line: int = 1,
     found: Iterator[int] | None = None,
+    feed_finder: bool = False,
 ) -> tuple[Iterator[ReportBlock], ScanStats]:
     """Report blocks of one decompressed stream, and the stats filled while iterating.
 
     ``first_line`` is the number of the stream's first line in its file (a piece of a file
-    scanned in parallel starts past line 1). ``found``: hit offsets from a finder (see
-    ``Scanner``).
+    scanned in parallel starts past line 1). ``found``, ``feed_finder``: see ``Scanner``.
     """
     stats = ScanStats()
     reader = LineReader(path, year, stats)
@@ -748,7 +777,7 @@ def split_stream(
 
     def blocks() -> Iterator[ReportBlock]:
         splitter = Splitter()
-        for item in Scanner(stream, reader, first_line, found):
+        for item in Scanner(stream, reader, first_line, found, feed_finder=feed_finder):
             if isinstance(item, Gap):
                 stats.lines += item.count
                 yield from counted(splitter.gap(item.count))

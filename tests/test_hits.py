@@ -1,22 +1,29 @@
-"""The finders (ripgrep, GNU grep) beside the scanner give the same analysis as its own
-search, and a finder that fails leaves the scanner to search alone."""
+"""The finders (ripgrep, GNU grep) beside the scanner, reading a file or fed a stream, give
+the same analysis as its own search, and a finder that fails leaves the scanner to search
+alone."""
 
 from __future__ import annotations
 
+import gzip
+import json
+import os
 import random
 import shutil
+import subprocess
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import cli_command
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oomlens import hits, synth
 from oomlens.api import analyze_file_parallel, analyze_paths
 from oomlens.serialize import analysis_to_json, event_to_json
-from oomlens.splitter import HIT_PATTERNS
+from oomlens.splitter import CHUNK_BYTES, HIT_PATTERNS
 
 FINDERS = [name for name in hits.FINDERS if shutil.which(name)]
 needs_finders = pytest.mark.skipif(
@@ -170,3 +177,75 @@ def test_unknown_or_missing_finder_means_python(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.setenv("OOMLENS_HITS", "auto")
     assert hits.chosen_finder() is None
+
+
+KILL_LINE = (
+    b"Nov 25 13:00:00 h kernel: [ 9999.000000] Out of memory: Killed process 4242 (leaky) "
+    b"total-vm:1000kB, anon-rss:900kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:100kB "
+    b"oom_score_adj:0\n"
+)
+
+
+def _chunk_and_a_bit(path: Path, tail_bytes: int) -> None:
+    """A gzip log one scan chunk plus ``tail_bytes`` long (decompressed), with reports in the
+    chunk and a kill line at the very end: the finder is fed a whole chunk, then a short one
+    whose hit the scanner must wait for."""
+    source = path.with_suffix(".txt")
+    synth.write_log(source, size_bytes=CHUNK_BYTES + 600_000, reports=5, envelope="syslog", seed=8)
+    data = source.read_bytes()
+    target = CHUNK_BYTES + tail_bytes
+    data = data[: data.rfind(b"\n", 0, CHUNK_BYTES - 40_000) + 1]
+    # short noise lines to the end: no report runs from the chunk into the short read
+    line = b"Nov 25 12:59:59 h cron[1]: (root) CMD (run-parts /etc/cron.hourly)\n"
+    room = target - len(data) - len(KILL_LINE)
+    data += line * (room // len(line) - 1)
+    room = target - len(data) - len(KILL_LINE)
+    data += b"Nov 25 12:59:59 h cron[1]: " + b"x" * (room - 28) + b"\n" + KILL_LINE
+    assert len(data) == target
+    path.write_bytes(gzip.compress(data))
+    source.unlink()
+
+
+def _cli_json(path: Path, finder: str) -> dict[str, Any]:
+    env = {**os.environ, "OOMLENS_HITS": finder}
+    done = subprocess.run(
+        [*cli_command(), "analyze", str(path), "-f", "json", "-j", "2"],
+        capture_output=True,
+        env=env,
+        timeout=180,  # a finder that never answers would hang here, not in CI
+        check=True,
+    )
+    document: dict[str, Any] = json.loads(done.stdout)
+    return document
+
+
+@needs_finders
+@pytest.mark.parametrize("tail_bytes", [2760, 100_000])
+def test_a_fed_finder_gives_the_python_answer(tmp_path: Path, tail_bytes: int) -> None:
+    log = tmp_path / "kern.log.gz"
+    _chunk_and_a_bit(log, tail_bytes)
+    expected = _cli_json(log, "python")
+    assert len(expected["events"]) >= 2
+    for finder in FINDERS:
+        assert _cli_json(log, finder) == expected, finder
+
+
+@needs_finders
+def test_a_fed_finder_that_dies_leaves_the_scanner_to_search(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "kern.log.gz"
+    _chunk_and_a_bit(log, 50_000)
+    expected = _analysis([log], "python", monkeypatch)
+    monkeypatch.setattr(hits, "FINDER_MEMORY_BYTES", 1 << 20)
+    for finder in FINDERS:
+        results: list[dict[str, Any]] = []
+
+        def scan(name: str = finder, into: list[dict[str, Any]] = results) -> None:
+            into.append(_analysis([log], name, monkeypatch))
+
+        worker = threading.Thread(target=scan, daemon=True)
+        worker.start()
+        worker.join(timeout=180)
+        assert not worker.is_alive(), f"{finder}: the scan never ended"
+        assert results == [expected], finder
