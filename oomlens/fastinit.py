@@ -21,9 +21,13 @@ T = TypeVar("T")
 def positional(cls: type[T], names: tuple[str, ...]) -> Callable[..., T]:
     """``make(*values)`` equal to ``cls(**dict(zip(names, values)))``; every other field gets
     its default. Cached per arguments."""
+    return cast("Callable[..., T]", _positional(cast(type, cls), names))
+
+
+@cache
+def _positional(cls: type, names: tuple[str, ...]) -> Callable[..., Any]:
     sources = {name: f"v{i}" for i, name in enumerate(names)}
-    params = ", ".join(sources.values())
-    return cast("Callable[..., T]", _generate(cast(type, cls), tuple(sources.items()), params))
+    return _generate(cls, tuple(sources.items()), ", ".join(sources.values()))
 
 
 def from_row(
@@ -32,12 +36,19 @@ def from_row(
     """``make(row, *values)``: ``row`` a tuple of strings (a ``findall`` row) whose item ``i``
     sets field ``layout[i]``, through ``int`` for the names in ``ints``; ``values`` set the
     fields named in ``args``. Cached per arguments."""
+    return cast("Callable[..., T]", _from_row(cast(type, cls), layout, ints, args))
+
+
+@cache
+def _from_row(
+    cls: type, layout: tuple[str, ...], ints: frozenset[str], args: tuple[str, ...]
+) -> Callable[..., Any]:
     sources = {
         name: f"int(row[{i}])" if name in ints else f"row[{i}]" for i, name in enumerate(layout)
     }
     sources.update((name, f"a{i}") for i, name in enumerate(args))
     params = ", ".join(["row", *(f"a{i}" for i in range(len(args)))])
-    return cast("Callable[..., T]", _generate(cast(type, cls), tuple(sources.items()), params))
+    return _generate(cls, tuple(sources.items()), params)
 
 
 @cache

@@ -9,7 +9,7 @@ value.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cache
 from typing import Any
@@ -283,9 +283,9 @@ class ReportTransformer(Transformer[Token, None]):
         self.b = builder
 
     # -- helpers
-    def _each(self, token: Token) -> list[tuple[int, str]]:
-        first = (token.line or 1) - 1
-        return [(first + i, text) for i, text in enumerate(token.split("\n"))]
+    def _each(self, token: Token) -> Iterator[tuple[int, str]]:
+        """(index in the block, text) of each line of a run."""
+        return enumerate(token.split("\n"), (token.line or 1) - 1)
 
     def _line_no(self, index: int) -> int:
         return self.b.lines[index].number
@@ -653,16 +653,14 @@ class ReportTransformer(Transformer[Token, None]):
                 self.b.unparsed.append(index)
                 continue
             values, extra, scanned, unreclaimable = _kib_fields(text, _NODE_FIELDS)
-            self.b.nodes.append(
-                NodeMemory(
-                    node=int(match.group("node")),
-                    pages_scanned=scanned,
-                    all_unreclaimable=unreclaimable,
-                    extra=extra,
-                    line=self._line_no(index),
-                    **values,
-                )
+            values.update(
+                node=int(match.group("node")),
+                pages_scanned=scanned,
+                all_unreclaimable=unreclaimable,
+                extra=extra,
+                line=self._line_no(index),
             )
+            self.b.nodes.append(NodeMemory(**values))
 
     def ZONE_LINE(self, token: Token) -> None:
         """``Node 0 Normal free:12345kB boost:0kB min:... reserved_highatomic:0KB ...``
@@ -700,6 +698,7 @@ class ReportTransformer(Transformer[Token, None]):
         """``Node 0 Normal: 1*4kB (U) 2*8kB (UM) 0*16kB ... = 15700kB`` (counts are blocks,
         sizes and the total kB); a bucket or total cut before its ``kB`` is not read."""
         bucket = positional(BuddyBucket, ("block_kib", "count", "migrate_types"))
+        area = positional(FreeArea, ("node", "zone", "buckets", "total_kib", "line"))
         for index, text in self._each(token):
             match = _BUDDY_HEAD.match(text)
             if match is None:
@@ -712,12 +711,12 @@ class ReportTransformer(Transformer[Token, None]):
             )
             total = _BUDDY_TOTAL.search(rest)
             self.b.free_areas.append(
-                FreeArea(
-                    node=_opt_int(match.group("node")),
-                    zone=match.group("zone"),
-                    buckets=buckets,
-                    total_kib=int(total.group("v")) if total else None,
-                    line=self._line_no(index),
+                area(
+                    _opt_int(match.group("node")),
+                    match.group("zone"),
+                    buckets,
+                    int(total.group("v")) if total else None,
+                    self._line_no(index),
                 )
             )
 
