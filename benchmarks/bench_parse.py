@@ -23,6 +23,9 @@ import cProfile
 import io
 import pstats
 import random
+import re
+import shutil
+import subprocess
 import sys
 import time
 import timeit
@@ -99,17 +102,59 @@ def measure(
             return done / elapsed
 
 
+def _instructions_per_report(args: argparse.Namespace, blocks: int) -> str:
+    """Instructions of ``rounds`` parse+transform passes over every block, less those of the
+    same process with no pass (start-up and block generation), per report."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return "instructions: valgrind is not installed"
+    counts = []
+    for rounds in (0, 2):
+        command = [
+            valgrind,
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            __file__,
+            "--synth",
+            str(args.synth),
+            "--seed",
+            str(args.seed),
+            "--rounds",
+            str(rounds),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        found = re.search(r"Collected : (\d+)", done.stderr)
+        if found is None:
+            return f"instructions: valgrind failed: {done.stderr.strip()[-200:]}"
+        counts.append(int(found.group(1)))
+    per_report = (counts[1] - counts[0]) / (2 * blocks)
+    return f"instructions per report (callgrind, parse+transform): {per_report / 1e6:.2f} M"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="per measure (default 3)")
     parser.add_argument("--synth", type=int, default=60, help="synthetic reports (default 60)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="cProfile parse+transform")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count CPU instructions per report under valgrind (slow, but repeatable "
+        "whatever else the machine is doing)",
+    )
+    parser.add_argument("--rounds", type=int, help=argparse.SUPPRESS)  # the counted child
     args = parser.parse_args(argv)
 
     sets = {"corpus": corpus_blocks(), "synth": synth_blocks(args.synth, args.seed)}
     sets["all"] = sets["corpus"] + sets["synth"]
     build_event(sets["all"][0].lines, sets["all"][0].families)  # build the parser once
+    if args.rounds is not None:  # run under valgrind by --instructions: work only, no output
+        for _ in range(args.rounds):
+            for block in sets["all"]:
+                build_event(block.lines, block.families)
+        return 0
 
     print(f"reports of {MIN_LINES}-{MAX_LINES} lines, one core, {args.seconds:g} s per measure")
     # how fast this core is right now: a two-key dict literal costs ~50 ns on a quiet core
@@ -134,6 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             verdict = "meets" if parsed >= TARGET else "BELOW"
             print(f"target >= {TARGET:,.0f} reports/s for parse+transform: {verdict}")
 
+    if args.instructions:
+        print(_instructions_per_report(args, len(sets["all"])))
     if args.profile:
         blocks = sets["all"]
         profiler = cProfile.Profile()
