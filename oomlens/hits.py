@@ -222,7 +222,8 @@ class StreamFinder:
         self.pending = -1  # a hit taken from ``results`` and not yet passed (-1: none)
         self.ended: _Ended | None = None
         self.results: queue.SimpleQueue[int | _Synced | _Ended] = queue.SimpleQueue()
-        self.chunks: queue.Queue[bytes | None] = queue.Queue(_QUEUED_CHUNKS)
+        self.chunks: queue.Queue[tuple[bytes | memoryview, ...] | None]
+        self.chunks = queue.Queue(_QUEUED_CHUNKS)
         self.threads = [
             threading.Thread(target=self._write, name="oomlens-finder-in", daemon=True),
             threading.Thread(target=self._drain, name="oomlens-finder-out", daemon=True),
@@ -239,26 +240,28 @@ class StreamFinder:
         if self.ended is not None:
             return
         if not data:
-            self.chunks.put(self.tail + b"\n" + self.sync + b"\n")
+            self.chunks.put((self.tail, b"\n" + self.sync + b"\n"))
             self.chunks.put(None)
             self.tail = b""
             return
-        joined = self.tail + data
-        cut = joined.rfind(b"\n") + 1
+        cut = data.rfind(b"\n") + 1
         if cut == 0:  # still inside one line
-            self.tail = b"" if len(joined) > _LONG_TAIL else joined
-            if not self.tail:
-                self.chunks.put(joined)
+            self.tail += data
+            if len(self.tail) > _LONG_TAIL:
+                self.chunks.put((self.tail,))
+                self.tail = b""
             return
-        self.chunks.put(joined[:cut] + b"\n" + self.sync + b"\n")
-        self.tail = joined[cut:]
+        # pieces, not one joined copy: the writer sends them one after the other
+        self.chunks.put((self.tail, memoryview(data)[:cut], b"\n" + self.sync + b"\n"))
+        self.tail = data[cut:]
 
     def _write(self) -> None:
         stdin = self.process.stdin
         assert stdin is not None
         try:
-            while (chunk := self.chunks.get()) is not None:
-                stdin.write(chunk)
+            while (pieces := self.chunks.get()) is not None:
+                for piece in pieces:
+                    stdin.write(piece)
                 stdin.flush()  # a short last chunk must not wait in the buffer
         except OSError:  # the finder died; _drain reports it
             while self.chunks.get() is not None:  # let the scanner finish handing over
