@@ -178,11 +178,21 @@ def _gfp_flags(event: OomEvent) -> list[str]:
 _PAIRS = frozenset({"extra", "swap_cache_stats"})
 
 
+_SCALARS = frozenset({int, str, float, bool, type(None)})
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # dataclass -> its field names, in order
+
+
 def _plain(value: Any, name: str = "") -> Any:
     """A model value as JSON data: dataclasses become objects keyed by field name, tuples
     lists, (name, value) pair tuples objects."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name), f.name) for f in fields(value)}
+    kind = type(value)
+    if kind in _SCALARS:  # most values: checked first, a memory state has thousands
+        return value
+    names = _FIELD_NAMES.get(kind)
+    if names is None and is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(value))
+    if names is not None:
+        return {field_name: _plain(getattr(value, field_name), field_name) for field_name in names}
     if isinstance(value, tuple):
         if name in _PAIRS:
             return {key: _plain(item) for key, item in value}
