@@ -342,20 +342,24 @@ def _explained_slices(
     import multiprocessing
     from collections import deque
     from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     _INHERITED = (events, by_source, rules)
+    done = 0  # slices handed out so far
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            waiting: deque[tuple[int, int, Future[list[_Outcome]]]] = deque()
+            waiting: deque[Future[list[_Outcome]]] = deque()
             for start, stop in slices:
-                waiting.append((start, stop, pool.submit(_explain_inherited, start, stop, as_json)))
-                if len(waiting) > 2 * jobs:
-                    first, last, future = waiting.popleft()
-                    yield list(zip(events[first:last], future.result(), strict=True))
-            while waiting:
-                first, last, future = waiting.popleft()
-                yield list(zip(events[first:last], future.result(), strict=True))
+                waiting.append(pool.submit(_explain_inherited, start, stop, as_json))
+                while waiting and (len(waiting) > 2 * jobs or stop == len(events)):
+                    first, last = slices[done]
+                    yield list(zip(events[first:last], waiting.popleft().result(), strict=True))
+                    done += 1
+    except (BrokenProcessPool, OSError):  # a process died (memory, a signal): go on here
+        for start, stop in slices[done:]:
+            part = _explain_slice(events, by_source, rules, start, stop, as_json)
+            yield list(zip(events[start:stop], part, strict=True))
     finally:
         _INHERITED = None
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import pytest
 
 from oomlens import synth
 from oomlens.api import analyze_file_parallel, analyze_paths, analyze_text, split_pieces
@@ -77,3 +80,28 @@ def test_json_explained_in_processes_is_the_same_text(tmp_path: Path) -> None:
         chunks, later = explained_json_chunks(analysis, jobs=jobs)
         assert "".join(chunks) == expected
         assert later == []
+
+
+def test_an_explaining_process_that_dies_costs_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A forked explaining process killed (out of memory, a signal): the slices it left are
+    explained in the parent, and the document is the same."""
+    from oomlens import api
+    from oomlens.serialize import json_chunks
+
+    log = tmp_path / "kern.log"
+    synth.write_log(
+        log, size_bytes=3_000_000, reports=api.PARALLEL_MIN_EVENTS + 5, envelope="syslog", seed=12
+    )
+    analysis = analyze_paths([str(log)], jobs=1, explain=False)
+    expected = "".join(json_chunks(api.explain_analysis(analysis)))
+
+    monkeypatch.setattr(api, "_explain_inherited", _dies)
+    chunks, later = api.explained_json_chunks(analysis, jobs=2)
+    assert "".join(chunks) == expected
+    assert later == []
+
+
+def _dies(start: int, stop: int, as_json: bool) -> list[object]:
+    os._exit(9)  # as the kernel's OOM killer would end it
