@@ -6,7 +6,9 @@ every line able to *anchor* a report contains: ``oom[-_]`` (``invoked oom-killer
 ``oom-kill:``, ``oom_reaper``), ``ill(ed)? process`` / ``VM: killing process`` (kill lines
 of every era), ``, mode:0x`` (page allocation failures) and ``Kernel panic - not syncing``.
 "Out of memory" alone is not searched: applications print it all the time, and the
-kernel's "no killable processes" line follows a header that is found anyway. A hit line is
+kernel's "no killable processes" line follows a header that is found anyway. On a large
+input the search runs in ripgrep or grep beside the scan, which reads their offsets
+(``hits.py``). A hit line is
 confirmed with the grammar's line classifier; the scanner then walks back over the report
 lines before it (a report whose header was lost) and forward until the report lines stop.
 Everything else is counted, not read.
