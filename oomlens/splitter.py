@@ -8,10 +8,9 @@ of every era), ``, mode:0x`` (page allocation failures) and ``Kernel panic - not
 "Out of memory" alone is not searched: applications print it all the time, and the
 kernel's "no killable processes" line follows a header that is found anyway. On a large
 input the search runs in ripgrep or grep beside the scan, which reads their offsets
-(``hits.py``). A hit line is
-confirmed with the grammar's line classifier; the scanner then walks back over the report
-lines before it (a report whose header was lost) and forward until the report lines stop.
-Everything else is counted, not read.
+(``hits.py``). A hit line is confirmed with the grammar's line classifier; the scanner then
+walks back over the report lines before it (a report whose header was lost) and forward
+until the report lines stop. Everything else is counted, not read.
 
 The ``Splitter`` state machine then turns those lines into blocks: a report starts at a
 header, a sysrq "Manual OOM" line, an allocation failure, or a kill/summary line whose header
