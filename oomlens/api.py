@@ -27,7 +27,13 @@ from .model import (
     Replay,
     SourceInfo,
 )
-from .reader import InputRef, count_newlines, expand_inputs, open_input, open_range
+from .reader import (
+    InputRef,
+    count_newlines_between,
+    expand_inputs,
+    open_input,
+    open_range,
+)
 from .splitter import (
     MAX_REPORT_LINES,
     QUIET_BYTES,
@@ -498,10 +504,10 @@ def split_pieces(path: str, size: int, parts: int) -> list[tuple[int, int]]:
 
 
 def _scan_piece(
-    path: str, start: int, end: int, year: int, found: list[int] | None
+    path: str, start: int, end: int, year: int, found: list[int] | None, first_line: int
 ) -> tuple[list[OomEvent], ScanStats, list[Diagnostic]]:
-    """One piece of a file; ``found``: the hit offsets in it, relative to ``start``."""
-    first_line = 1 + count_newlines(path, start) if start else 1
+    """One piece of a file, whose first line is ``first_line``; ``found``: the hit offsets
+    in it, relative to ``start``."""
     with open_range(path, start, end) as stream:
         hits = iter(found) if found is not None else None
         blocks, stats = split_stream(stream, path, year=year, first_line=first_line, found=hits)
@@ -528,12 +534,19 @@ def analyze_file_parallel(
     if len(pieces) == 1:
         with open_range(path, 0, size) as stream:
             return analyze_stream(stream, path, year=year)
-    found = hits.all_offsets(path)  # one finder over the whole file, shared out by piece
+    # one finder over the whole file, its offsets shared out by piece; while it runs, count
+    # the lines before each piece here (each worker would otherwise count them before it
+    # could start)
+    finder = hits.start_finder(path)
+    first_lines = [1]
+    for (start, _), (end, _) in itertools.pairwise(pieces):
+        first_lines.append(first_lines[-1] + count_newlines_between(path, start, end))
+    found = hits.offsets_to_end(finder) if finder is not None else None
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=len(pieces), mp_context=context) as pool:
         futures = [
-            pool.submit(_scan_piece, path, start, end, year, _within(found, start, end))
-            for start, end in pieces
+            pool.submit(_scan_piece, path, start, end, year, _within(found, start, end), first_line)
+            for (start, end), first_line in zip(pieces, first_lines, strict=True)
         ]
         results = [future.result() for future in futures]
     events: list[OomEvent] = []

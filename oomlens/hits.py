@@ -182,8 +182,11 @@ def all_offsets(path: str) -> list[int] | None:
     """Every hit offset of the plain file ``path`` (for cutting it into pieces), or None when
     no finder ran to the end."""
     finder = start_finder(path)
-    if finder is None:
-        return None
+    return offsets_to_end(finder) if finder is not None else None
+
+
+def offsets_to_end(finder: HitFinder) -> list[int] | None:
+    """Every offset ``finder`` reports, or None when it did not run to the end."""
     try:
         return list(finder.offsets())
     except FinderFailed:
