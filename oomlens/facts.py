@@ -71,6 +71,7 @@ FACTS: dict[str, FactSpec] = {}
 UNITS = frozenset({"kib", "ratio", "s", "count", "bool", "str"})
 
 F = TypeVar("F", bound=Callable[[FactContext], Any])
+_R = TypeVar("_R")
 
 
 def fact(*, unit: str, lines: LineSelector = None) -> Callable[[F], F]:
@@ -157,6 +158,22 @@ def _tasks(ctx: FactContext) -> tuple[Task, ...] | None:
     return ctx.event.tasks
 
 
+def _once_per_event(func: Callable[[FactContext], _R]) -> Callable[[FactContext], _R]:
+    """Cache a helper's answer in the context: several facts ask for the same scan of a
+    task table of hundreds of rows."""
+    key = f"helper:{func.__name__}"
+
+    @functools.wraps(func)
+    def cached(ctx: FactContext) -> _R:
+        if key not in ctx._cache:
+            ctx._cache[key] = func(ctx)
+        answer: _R = ctx._cache[key]
+        return answer
+
+    return cached
+
+
+@_once_per_event
 def _victim_row(ctx: FactContext) -> Task | None:
     victim = ctx.event.victim
     tasks = ctx.event.tasks
@@ -165,6 +182,7 @@ def _victim_row(ctx: FactContext) -> Task | None:
     return next((t for t in tasks if t.pid == victim.pid), None)
 
 
+@_once_per_event
 def _top_task(ctx: FactContext) -> Task | None:
     tasks = ctx.event.tasks
     if not tasks:
@@ -567,6 +585,7 @@ def victim_rank(ctx: FactContext) -> int | None:
 # --------------------------------------------------------------------------- the task table
 
 
+@_once_per_event
 def _tasks_footprint(ctx: FactContext) -> int | None:
     tasks = ctx.event.tasks
     if not tasks:
