@@ -249,3 +249,26 @@ def test_a_fed_finder_that_dies_leaves_the_scanner_to_search(
         worker.join(timeout=180)
         assert not worker.is_alive(), f"{finder}: the scan never ended"
         assert results == [expected], finder
+
+
+@needs_finders
+def test_a_fed_finder_over_a_line_longer_than_two_chunks(tmp_path: Path) -> None:
+    """A 20 MB line holding a hit literal (piped on without a sync line, skipped by the
+    scanner) between reports: every finder gives the Python answer."""
+    report = synth.render(
+        synth.random_report(random.Random(4), era="6.1", kind="oom_kill").records(),
+        "syslog",
+        start_uptime=10.0,
+        wallclock=datetime(2026, 11, 25, 12, 0, 0),
+        host="h",
+    )
+    block = ("\n".join(report) + "\n").encode()
+    long_line = b"Nov 25 12:00:05 h kernel: " + b"y" * 9_000_000 + b" oom-kill: "
+    long_line += b"z" * 11_000_000 + b"\n"
+    log = tmp_path / "long.log.gz"
+    log.write_bytes(gzip.compress(block + long_line + block + b"noise\n" * 1000 + block, 1))
+    expected = _cli_json(log, "python")
+    assert len(expected["events"]) == 3
+    assert any("longer than" in d["message"] for d in expected["diagnostics"])
+    for finder in FINDERS:
+        assert _cli_json(log, finder) == expected, finder
