@@ -206,10 +206,11 @@ def _chunk_and_a_bit(path: Path, tail_bytes: int) -> None:
     source.unlink()
 
 
-def _cli_json(path: Path, finder: str) -> dict[str, Any]:
+def _cli_json(path: Path, finder: str, *, stdin: bool = False) -> dict[str, Any]:
     env = {**os.environ, "OOMLENS_HITS": finder}
     done = subprocess.run(
-        [*cli_command(), "analyze", str(path), "-f", "json", "-j", "2"],
+        [*cli_command(), "analyze", "-" if stdin else str(path), "-f", "json", "-j", "2"],
+        input=path.read_bytes() if stdin else None,
         capture_output=True,
         env=env,
         timeout=180,  # a finder that never answers would hang here, not in CI
@@ -272,3 +273,15 @@ def test_a_fed_finder_over_a_line_longer_than_two_chunks(tmp_path: Path) -> None
     assert any("longer than" in d["message"] for d in expected["diagnostics"])
     for finder in FINDERS:
         assert _cli_json(log, finder) == expected, finder
+
+
+@needs_finders
+def test_a_fed_finder_on_stdin_gives_the_python_answer(tmp_path: Path) -> None:
+    packed = tmp_path / "kern.log.gz"
+    _chunk_and_a_bit(packed, 300_000)
+    plain = tmp_path / "kern.log"
+    plain.write_bytes(gzip.decompress(packed.read_bytes()))
+    expected = _cli_json(plain, "python", stdin=True)
+    assert len(expected["events"]) >= 2
+    for finder in FINDERS:
+        assert _cli_json(plain, finder, stdin=True) == expected, finder
