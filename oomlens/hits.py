@@ -73,36 +73,15 @@ def _finder_argv(name: str, sync: bytes | None = None) -> list[str] | None:
     tool = shutil.which(name)
     if tool is None:
         return None
-    extra = ["--line-buffered", "-e", sync.decode("ascii")] if sync is not None else []
+    # --text: NUL bytes do not make the rest "binary"; -o -b: the byte offset of each match,
+    # and only the match (a long line is never copied out); the input is standard input
+    argv = [tool, "--text", "--fixed-strings", "--only-matching", "--byte-offset"]
+    argv += ["--no-filename", "--color=never", *_patterns("-e")]
     if name == "rg":
-        # --text: NUL bytes do not make the rest of the file "binary"; -o -b: the byte offset
-        # of each match, and only the match (a long line is never copied out)
-        return [
-            tool,
-            "--no-config",
-            "--text",
-            "--fixed-strings",
-            "--only-matching",
-            "--byte-offset",
-            "--no-line-number",
-            "--no-filename",
-            "--color=never",
-            *_patterns("-e"),
-            *extra,
-            "-",
-        ]
-    return [
-        tool,
-        "--text",
-        "--fixed-strings",
-        "--only-matching",
-        "--byte-offset",
-        "--no-filename",
-        "--color=never",
-        *_patterns("-e"),
-        *extra,
-        "-",
-    ]
+        argv[1:1] = ["--no-config", "--no-line-number"]
+    if sync is not None:
+        argv += ["--line-buffered", "-e", sync.decode("ascii")]
+    return [*argv, "-"]
 
 
 def chosen_finder() -> str | None:
@@ -113,6 +92,10 @@ def chosen_finder() -> str | None:
         if shutil.which(name) is not None:
             return name
     return None
+
+
+def _finder_env() -> dict[str, str]:
+    return {**os.environ, "LC_ALL": "C"}  # byte-wise matching, grep's fastest path
 
 
 def _limit_memory(process: subprocess.Popen[bytes]) -> None:
@@ -170,19 +153,12 @@ def start_finder(path: str) -> HitFinder | None:
                 stdin=source,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
-                env={**os.environ, "LC_ALL": "C"},  # byte-wise matching, grep's fastest path
+                env=_finder_env(),
             )
     except (OSError, subprocess.SubprocessError):
         return None
     _limit_memory(process)
     return HitFinder(process)
-
-
-def all_offsets(path: str) -> list[int] | None:
-    """Every hit offset of the plain file ``path`` (for cutting it into pieces), or None when
-    no finder ran to the end."""
-    finder = start_finder(path)
-    return offsets_to_end(finder) if finder is not None else None
 
 
 def offsets_to_end(finder: HitFinder) -> list[int] | None:
@@ -213,13 +189,9 @@ class StreamFinder:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            env={**os.environ, "LC_ALL": "C"},  # byte-wise matching, grep's fastest path
+            env=_finder_env(),
         )
-        try:  # set from outside: a preexec_fn is unsafe beside the reader's threads
-            limit = (FINDER_MEMORY_BYTES, FINDER_MEMORY_BYTES)
-            resource.prlimit(self.process.pid, resource.RLIMIT_AS, limit)
-        except (OSError, ValueError):  # it already exited; next_hit will say so
-            pass
+        _limit_memory(self.process)
         self.tail = b""  # fed bytes after the last newline, not yet piped
         self.synced = 0  # every hit before this stream offset has been taken from ``results``
         self.pending = -1  # a hit taken from ``results`` and not yet passed (-1: none)

@@ -78,9 +78,9 @@ def document_chunks(
 ) -> Iterator[str]:
     """The document around ``event_texts`` (one per event of ``analysis``, in order);
     ``later_diagnostics()``, known once every event text was made, end the diagnostics."""
-    document = analysis_to_json(replace(analysis, events=(), explained=(), incidents=()))
-    head = json.dumps(document, indent=1, ensure_ascii=False)
-    # the document with an empty event list reads: ..., "events": [], "diagnostics": [...]
+    # the document with no events reads: ..., "events": [], "incidents": [], "diagnostics": ...
+    empty = replace(analysis, events=(), explained=(), incidents=(), diagnostics=())
+    head = json.dumps(analysis_to_json(empty), indent=1, ensure_ascii=False)
     before = head.split('\n "events": [],\n', 1)[0]
     yield before + '\n "events": ['
     count = 0

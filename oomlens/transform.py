@@ -447,13 +447,12 @@ class ReportTransformer(Transformer[Token, None]):
         if b.tasks is None:
             b.tasks = []
         lines, tasks, columns = b.lines, b.tasks, b.task_columns
-        first = (token.line or 1) - 1
         if columns:
-            fields_in_order = _column_plan(columns)[0]
-            if fields_in_order is not None and self._task_run(token, first, fields_in_order):
-                return
             # a run of rows shares the header's columns: shape and plan are looked up once
             shape, plan = _row_shape(len(columns)), _column_plan(columns)
+            first = (token.line or 1) - 1
+            if plan[0] is not None and self._task_run(token, first, plan[0]):
+                return
         for index, text in self._each(token):
             line = lines[index].number
             if columns:

@@ -234,9 +234,7 @@ try:  # the fuzz tests need hypothesis; the rest of the suite does not
     # `HYPOTHESIS_PROFILE=long scripts/fuzz.sh` (and any run that wants more examples).
     _SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
     settings.register_profile("ci", deadline=None, suppress_health_check=_SLOW)
-    settings.register_profile(
-        "long", deadline=None, max_examples=5000, suppress_health_check=_SLOW
-    )
+    settings.register_profile("long", deadline=None, max_examples=5000, suppress_health_check=_SLOW)
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 except ImportError:  # pragma: no cover
     pass

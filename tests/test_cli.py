@@ -231,7 +231,7 @@ def test_python_m_oomlens_cli() -> None:
     _assert_example_json(proc.stdout.decode())
 
 
-USER_RULE = '''
+USER_RULE = """
 id = "USR001"
 name = "site.any_kill"
 cause = "kill_loop"
@@ -242,7 +242,7 @@ title = "Site rule: a task was killed"
 explanation = "Killed {{ victim_comm }}."
 remedy = "Nothing: a site rule for the test."
 references = []
-'''
+"""
 
 
 def test_user_rules_directory(invoke: Invoke, tmp_path: Path) -> None:

@@ -142,7 +142,9 @@ def test_finder_offsets_are_the_pattern_matches(tmp_path: Path) -> None:
     for finder in FINDERS:
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("OOMLENS_HITS", finder)
-            found = hits.all_offsets(str(plain))
+            finder = hits.start_finder(str(plain))
+            assert finder is not None
+            found = hits.offsets_to_end(finder)
         assert found is not None
         lines = {data.rfind(b"\n", 0, offset) + 1 for offset in found}
         expected = {

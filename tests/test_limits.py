@@ -101,8 +101,7 @@ def test_report_lines_limit() -> None:
     (diagnostic,) = [d for d in diagnostics if "longer than" in d.message]
     assert diagnostic.line == 1
     assert diagnostic.message == (
-        "report longer than 20,000 lines: the 5,003 lines after its first 20,000 "
-        "were not parsed"
+        "report longer than 20,000 lines: the 5,003 lines after its first 20,000 were not parsed"
     )
 
 
