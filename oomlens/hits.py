@@ -8,7 +8,9 @@ below match exactly the lines the patterns match (a test checks), and the scanne
 each hit line as before, so the analysis is the same whichever finder ran (tests compare
 whole analyses).
 
-A plain regular file is read by the finder itself (``start_finder``). Any other stream
+A plain regular file is read by the finder itself (``start_finder``), which also numbers
+the lines of its hits, so the scanner can jump from one hit to the next without reading or
+counting the lines between. Any other stream
 (compressed, a journal, stdin) is fed to it by the scanner (``start_stream_finder``): each
 chunk the scanner has read, already decompressed, goes to a writer thread that pipes it to
 the finder, followed, after the chunk's last newline, by a sync line holding a random token.
@@ -68,8 +70,9 @@ def _patterns(flag: str) -> list[str]:
 
 
 def _finder_argv(name: str, sync: bytes | None = None) -> list[str] | None:
-    """argv of finder ``name``; with ``sync``, also finding that token and writing each
-    result at once (so a sync line is reported as soon as it is searched)."""
+    """argv of finder ``name``: each match as ``line:offset:match``; with ``sync``, also
+    finding that token and writing each result at once (so a sync line is reported as soon
+    as it is searched)."""
     tool = shutil.which(name)
     if tool is None:
         return None
@@ -77,8 +80,9 @@ def _finder_argv(name: str, sync: bytes | None = None) -> list[str] | None:
     # and only the match (a long line is never copied out); the input is standard input
     argv = [tool, "--text", "--fixed-strings", "--only-matching", "--byte-offset"]
     argv += ["--no-filename", "--color=never", *_patterns("-e")]
+    argv.insert(1, "--line-number")
     if name == "rg":
-        argv[1:1] = ["--no-config", "--no-line-number"]
+        argv.insert(1, "--no-config")
     if sync is not None:
         argv += ["--line-buffered", "-e", sync.decode("ascii")]
     return [*argv, "-"]
@@ -108,21 +112,26 @@ def _limit_memory(process: subprocess.Popen[bytes]) -> None:
         pass
 
 
+# a hit: (byte offset of the match, number of its line, counted from 1)
+Hit = tuple[int, int]
+
+
 @dataclass
 class HitFinder:
-    """A running finder: ``offsets()`` yields the byte offset of every hit, ascending."""
+    """A running finder over a file: ``hits()`` yields every hit, ascending."""
 
     process: subprocess.Popen[bytes]
 
-    def offsets(self) -> Iterator[int]:
+    def hits(self) -> Iterator[Hit]:
         stdout = self.process.stdout
         assert stdout is not None
         try:
             for line in stdout:
-                number, _, _ = line.partition(b":")
+                number, _, rest = line.partition(b":")
+                offset, _, _ = rest.partition(b":")
                 try:
-                    yield int(number)
-                except ValueError:  # not "offset:match"
+                    yield int(offset), int(number)
+                except ValueError:  # not "line:offset:match"
                     raise FinderFailed(f"unexpected finder output {line[:60]!r}") from None
             code = self.process.wait()
         finally:
@@ -161,17 +170,18 @@ def start_finder(path: str) -> HitFinder | None:
     return HitFinder(process)
 
 
-def offsets_to_end(finder: HitFinder) -> list[int] | None:
-    """Every offset ``finder`` reports, or None when it did not run to the end."""
+def hits_to_end(finder: HitFinder) -> list[Hit] | None:
+    """Every hit ``finder`` reports, or None when it did not run to the end."""
     try:
-        return list(finder.offsets())
+        return list(finder.hits())
     except FinderFailed:
         return None
 
 
 @dataclass(frozen=True, slots=True)
 class _Synced:
-    offset: int  # stream offset up to which every hit has been reported
+    offset: int  # stream offset up to which every hit has been reported (a line start)
+    line: int  # the number of the line starting there
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +205,10 @@ class StreamFinder:
         self.tail = b""  # fed bytes after the last newline, not yet piped
         self.synced = 0  # every hit before this stream offset has been taken from ``results``
         self.pending = -1  # a hit taken from ``results`` and not yet passed (-1: none)
+        self.pending_line = 0  # its line number
+        self.last_sync = _Synced(0, 1)
         self.ended: _Ended | None = None
-        self.results: queue.SimpleQueue[int | _Synced | _Ended] = queue.SimpleQueue()
+        self.results: queue.SimpleQueue[Hit | _Synced | _Ended] = queue.SimpleQueue()
         self.chunks: queue.Queue[tuple[bytes | memoryview, ...] | None]
         self.chunks = queue.Queue(_QUEUED_CHUNKS)
         self.threads = [
@@ -250,17 +262,22 @@ class StreamFinder:
     def _drain(self) -> None:
         stdout = self.process.stdout
         assert stdout is not None
-        inserted = 0  # sync-line bytes piped before the current position
+        # sync bytes and lines piped before the current position: "\n<token>\n" after a
+        # newline is an empty line and the token's line
+        inserted = inserted_lines = 0
         sync_line = len(self.sync) + 2
         error = None
         try:
             for line in stdout:
-                offset, _, match = line.rstrip(b"\n").partition(b":")
+                number, _, rest = line.partition(b":")
+                offset, _, match = rest.rstrip(b"\n").partition(b":")
                 if match == self.sync:  # its line starts one byte earlier, at the "\n"
-                    self.results.put(_Synced(int(offset) - 1 - inserted))
+                    where = int(offset) - 1 - inserted
+                    self.results.put(_Synced(where, int(number) - 1 - inserted_lines))
                     inserted += sync_line
+                    inserted_lines += 2
                 else:
-                    self.results.put(int(offset) - inserted)
+                    self.results.put((int(offset) - inserted, int(number) - inserted_lines))
         except ValueError:
             error = "unexpected output"
             self.process.kill()  # unread, it would block on its output and never exit
@@ -288,12 +305,18 @@ class StreamFinder:
             item = self.results.get()
             if isinstance(item, _Synced):
                 self.synced = item.offset
+                self.last_sync = item
             elif isinstance(item, _Ended):
                 self.ended = item
                 if item.error is None:
                     self.synced = 1 << 62
             else:
-                self.pending = item
+                self.pending, self.pending_line = item
+
+    def line_at(self, offset: int) -> int | None:
+        """The number of the line starting at stream offset ``offset`` when it is where the
+        last sync line taken was piped (the end of the chunk last searched), else None."""
+        return self.last_sync.line if self.last_sync.offset == offset else None
 
     def close(self) -> None:
         """Stop the finder and its threads (at the end of the stream, or when abandoned)."""

@@ -17,6 +17,7 @@ decoded before the damage has been returned.
 from __future__ import annotations
 
 import bz2
+import functools
 import io
 import json
 import lzma
@@ -125,10 +126,27 @@ class _RangeReader(io.RawIOBase):
     def __init__(self, file: io.FileIO, start: int, end: int) -> None:
         file.seek(start)
         self._file = file
+        self._start = start
+        self._end = end
         self._left = end - start
 
     def readable(self) -> bool:
         return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Only from the start of the range (the scanner jumps between hits)."""
+        if whence != io.SEEK_SET or offset < 0:
+            raise io.UnsupportedOperation("seek from the start of the range only")
+        offset = min(offset, self._end - self._start)
+        self._file.seek(self._start + offset)
+        self._left = self._end - self._start - offset
+        return offset
+
+    def tell(self) -> int:
+        return self._end - self._start - self._left
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer)[: self._left]
@@ -480,14 +498,15 @@ class _Decoder(Protocol):
 
 
 class _GzipDecoder:
-    """zlib's gzip decoder shaped like LZMADecompressor; zlib itself checks the CRC and
-    length trailer, which keeps this faster than zcat (gzip.GzipFile re-checksums in
-    Python-driven 8 KiB steps)."""
+    """A gzip decoder shaped like LZMADecompressor. ISA-L's inflate (the ``isal`` package)
+    decodes about twice as fast as zlib's, with zlib's interface; zlib where it is not
+    installed. Both check the CRC and length trailer themselves, which keeps this faster
+    than zcat (gzip.GzipFile re-checksums in Python-driven 8 KiB steps)."""
 
     __slots__ = ("_zlib",)
 
     def __init__(self) -> None:
-        self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._zlib: _Inflater = _inflate_module().decompressobj(16 + zlib.MAX_WBITS)
 
     @property
     def eof(self) -> bool:
@@ -504,7 +523,36 @@ class _GzipDecoder:
     def decompress(self, data: bytes, max_length: int = -1) -> bytes:
         if not data:
             data = self._zlib.unconsumed_tail
-        return self._zlib.decompress(data, max(max_length, 0))
+        try:
+            return self._zlib.decompress(data, max(max_length, 0))
+        except Exception as exc:  # isal's own error class: reported like zlib's
+            if isinstance(exc, zlib.error):
+                raise
+            raise zlib.error(str(exc)) from exc
+
+
+class _Inflater(Protocol):
+    """A zlib decompress object (zlib's or isal's)."""
+
+    @property
+    def eof(self) -> bool: ...
+
+    @property
+    def unused_data(self) -> bytes: ...
+
+    @property
+    def unconsumed_tail(self) -> bytes: ...
+
+    def decompress(self, data: bytes, max_length: int = 0, /) -> bytes: ...
+
+
+@functools.cache
+def _inflate_module() -> Any:
+    try:
+        from isal import isal_zlib
+    except ImportError:  # a platform without isal wheels
+        return zlib
+    return isal_zlib
 
 
 def _xz_decoder() -> _Decoder:

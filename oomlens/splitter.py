@@ -8,7 +8,8 @@ of every era), ``, mode:0x`` (page allocation failures) and ``Kernel panic - not
 "Out of memory" alone is not searched: applications print it all the time, and the
 kernel's "no killable processes" line follows a header that is found anyway. On a large
 input the search runs in ripgrep or grep beside the scan, which reads their offsets
-(``hits.py``). A hit line is confirmed with the grammar's line classifier; the scanner then
+(``hits.py``); over a plain file it also numbers the hit lines, and the scanner jumps from
+one hit to the next. A hit line is confirmed with the grammar's line classifier; the scanner then
 walks back over the report lines before it (a report whose header was lost) and forward
 until the report lines stop. Everything else is counted, not read.
 
@@ -26,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
-from .hits import FinderFailed, StreamFinder, start_stream_finder
+from .hits import FinderFailed, Hit, StreamFinder, start_stream_finder
 from .model import Diagnostic, Envelope, LogLine
 from .parsing import OTHER, classify
 from .prefixes import parse_prefix
@@ -43,7 +44,9 @@ HIT_PATTERNS = tuple(
 )
 _HIT_OVERLAP = 64  # longer than any hit pattern's match
 _NO_MORE_HITS = 1 << 62  # past the end of any stream
+_PROBE_BYTES = 8 << 10  # read at each step of a jump over lines, to find their newlines
 CHUNK_BYTES = 8 << 20
+JUMP_READ_BYTES = 1 << 20  # read size of a scanner that jumps between hits
 KEEP_BYTES = 256 << 10  # tail kept across chunks so a back walk can reach into it
 MAX_LINE_BYTES = 1 << 20  # longer lines are counted and skipped, never decoded
 WRAPPED_NUMBER = "?"  # stands for a number a wrap cut in two (no number pattern reads it)
@@ -248,6 +251,13 @@ def _nul_padding_diagnostic(path: str, number: int, cut: str) -> Diagnostic:
     )
 
 
+def _seekable(stream: BinaryIO) -> bool:
+    try:
+        return stream.seekable()
+    except (OSError, ValueError):
+        return False
+
+
 def _family(lines: list[ClassifiedLine]) -> str:
     """The most telling family of one physical line's logical lines."""
     for item in lines:
@@ -262,10 +272,16 @@ def _family(lines: list[ClassifiedLine]) -> str:
 class Scanner:
     """Yield ``Gap`` and ``Region`` items covering every line of ``stream`` exactly once.
 
-    Hits come from a finder running beside (``hits.py``): ``found``, the offsets of every hit
-    from one that reads the file itself, or, with ``feed_finder``, one the scanner feeds every
-    chunk it reads (started once a first read fills a whole chunk). Without a finder, or once
-    it fails, the scanner runs ``HIT_PATTERNS`` itself.
+    Hits come from a finder running beside (``hits.py``): ``found``, every hit (offset and
+    line number) from one that reads the file itself, or, with ``feed_finder``, one the
+    scanner feeds every chunk it reads (started once a first read fills a whole chunk).
+    Without a finder, or once it fails, the scanner runs ``HIT_PATTERNS`` itself.
+
+    With ``found`` and a seekable stream, the lines between one hit's report and the next
+    hit are neither read nor counted: the scanner seeks to just before the next hit and
+    takes the line numbers from the finder. Only a line too long to keep would be missed
+    that way (it gets a diagnostic when read), so a few bytes of every half of
+    ``MAX_LINE_BYTES`` skipped are read to prove there is none.
     """
 
     def __init__(
@@ -273,7 +289,7 @@ class Scanner:
         stream: BinaryIO,
         reader: LineReader,
         first_line: int = 1,
-        found: Iterator[int] | None = None,
+        found: Iterator[Hit] | None = None,
         *,
         feed_finder: bool = False,
     ) -> None:
@@ -286,13 +302,21 @@ class Scanner:
         self.read_bytes = 0  # stream offset of the end of buf
         self.found = found
         self.next_found = -1  # the finder's next offset not yet passed (-1: ask it)
+        self.next_found_line = 0  # the line number of that hit
+        self.jumps = found is not None and _seekable(stream)
+        # what a jump reads is used near one hit: read a little at a time
+        self.read_size = JUMP_READ_BYTES if self.jumps else CHUNK_BYTES
+        self.no_jump_before = 0  # a long line may lie before this offset: read up to it
         self.feed_finder = feed_finder and found is None
         self.fed: StreamFinder | None = None
+        self.fed_bytes = 0  # bytes read from the stream (fed to the finder if there is one)
+        self.numbered = True  # the finder's line numbers agree with the lines counted here
+        self.hit_line = 0  # the line number of the hit _next_hit found (0: not known)
+        self.ahead: bytes | None = None  # read and fed, not yet in buf
 
     def _read(self) -> bool:
         """Append the next chunk to the buffer; False at the end of the stream."""
-        data = self.stream.read(CHUNK_BYTES)
-        self._count_read(data)
+        data = self._next_chunk()
         if not data:
             self.eof = True
             return False
@@ -302,13 +326,27 @@ class Scanner:
         self.buf += data
         return True
 
-    def _count_read(self, data: bytes) -> None:
-        """Count bytes read from the stream, and hand them to a fed finder."""
-        if self.feed_finder and self.read_bytes == 0 and len(data) >= CHUNK_BYTES:
-            self.fed = start_stream_finder()  # a smaller stream is searched faster alone
+    def _next_chunk(self) -> bytes:
+        """The stream's next chunk, counted in ``read_bytes``. A fed finder is handed the
+        chunk after it at once: searching one chunk ahead, it has its answer ready when the
+        scan asks (waiting for it cost ~0.8 s/GB)."""
+        if self.ahead is not None:
+            data, self.ahead = self.ahead, None
+        else:
+            data = self._read_and_feed()
+        if self.fed is not None and data:
+            self.ahead = self._read_and_feed()
         self.read_bytes += len(data)
+        return data
+
+    def _read_and_feed(self) -> bytes:
+        data = self.stream.read(self.read_size)
+        if self.feed_finder and self.fed_bytes == 0 and len(data) >= CHUNK_BYTES:
+            self.fed = start_stream_finder()  # a smaller stream is searched faster alone
+        self.fed_bytes += len(data)
         if self.fed is not None:
             self.fed.feed(data)
+        return data
 
     def _complete_end(self) -> int:
         if self.eof:
@@ -338,11 +376,22 @@ class Scanner:
                 self._read()
                 continue
             hit = self._next_hit(hits, search_from, end)
+            if hit < 0 and self.jumps and (passed := self._jump(pos)) is not None:
+                if passed:
+                    yield Gap(passed)
+                pos = search_from = 0
+                hits.clear()
+                continue
             if hit < 0:
                 keep_from = self.buf.rfind(b"\n", pos, end - KEEP_BYTES) + 1
                 cut = end if self.eof else max(pos, keep_from)
                 if cut > pos:
-                    count = self.buf.count(b"\n", pos, cut)
+                    count = self._lines_before_end(end)
+                    if count >= 0:  # numbered by the finder: count only the lines kept
+                        count -= self.buf.count(b"\n", cut, end)
+                        self._check_numbers(count)
+                    if count < 0:
+                        count = self.buf.count(b"\n", pos, cut)
                     if self.eof and cut > pos and not self.buf.endswith(b"\n"):
                         count += 1
                     yield Gap(count)
@@ -369,7 +418,13 @@ class Scanner:
                 search_from = stop + 1
                 continue
             region_start = self._walk_back(pos, start)
-            gap = self.buf.count(b"\n", pos, region_start)
+            gap = -1
+            if self.hit_line:  # the finder numbered the hit's line: count the lines walked back
+                gap = self.hit_line - self.buf.count(b"\n", region_start, start)
+                gap -= self.line_at_pos
+                self._check_numbers(gap)
+            if gap < 0:
+                gap = self.buf.count(b"\n", pos, region_start)
             if gap:
                 yield Gap(gap)
             self.line_at_pos += gap
@@ -379,17 +434,40 @@ class Scanner:
             self.line_at_pos += region.physical_lines
             search_from = pos
 
+    def _lines_before_end(self, end: int) -> int:
+        """Lines from ``buf[pos]`` to ``buf[end]`` (the end of the last whole line) when a
+        fed finder has numbered the line starting there, else -1."""
+        if self.fed is None or self.eof or not self.numbered:
+            return -1
+        base = self.read_bytes - len(self.buf)
+        line = self.fed.line_at(base + end)
+        return -1 if line is None else line - self.line_at_pos
+
+    def _check_numbers(self, count: int) -> None:
+        """A negative count from the finder's line numbers: the input is not what the finder
+        read (a file changed under us); count lines ourselves from now on."""
+        if count < 0:
+            self.numbered = self.jumps = False
+
     def _next_hit(self, hits: dict[int, tuple[int, int]], start: int, end: int) -> int:
-        """Offset in ``buf`` of the first hit in [start, end), or -1."""
+        """Offset in ``buf`` of the first hit in [start, end), or -1; ``hit_line`` is set to
+        its line number when the finder gave it, else 0."""
+        self.hit_line = 0
         try:
             if self.found is not None:
-                return self._next_found(start, end)
+                hit = self._next_found(start, end)
+                if hit >= 0 and self.numbered:
+                    self.hit_line = self.next_found_line
+                return hit
             if self.fed is not None:
                 base = self.read_bytes - len(self.buf)  # stream offset of buf[0]
                 hit = self.fed.next_hit(base + start, base + end)
+                if hit >= 0 and self.numbered:
+                    self.hit_line = self.fed.pending_line
                 return hit - base if hit >= 0 else -1
         except FinderFailed:  # its silence proves nothing: search from here ourselves
             self.found = None
+            self.jumps = False
             if self.fed is not None:
                 self.fed.close()
                 self.fed = None
@@ -401,11 +479,61 @@ class Scanner:
         base = self.read_bytes - len(self.buf)  # stream offset of buf[0]
         while True:
             if self.next_found < 0:
-                self.next_found = next(self.found, _NO_MORE_HITS)
+                self.next_found, self.next_found_line = next(self.found, (_NO_MORE_HITS, 0))
             if self.next_found < base + start:
                 self.next_found = -1  # before the search start: already passed
                 continue
             return self.next_found - base if self.next_found < base + end else -1
+
+    def _jump(self, pos: int) -> int | None:
+        """Seek to a line start shortly before the next found hit, when it lies beyond what
+        has been read; the number of lines passed over (from ``buf[pos]``), or None when
+        the scan must read on instead (no hit ahead, a long line may lie between, or the
+        hit's own line starts before the window)."""
+        hit, hit_line = self.next_found, self.next_found_line
+        target = hit - KEEP_BYTES  # a back walk reaches this far before a hit
+        if hit >= _NO_MORE_HITS or target <= max(self.read_bytes, self.no_jump_before):
+            return None
+        here = self.read_bytes - len(self.buf) + pos  # a line start: line self.line_at_pos
+        self.stream.seek(target - 1)
+        data = self.stream.read(self.read_size)
+        start = data.find(b"\n") + 1  # the first line start at or after target
+        if 0 < start <= hit - (target - 1) and not self._long_line_between(
+            here, target - 1 + start
+        ):
+            number = hit_line - data.count(b"\n", start, hit - (target - 1))
+            passed = number - self.line_at_pos
+            self._check_numbers(passed)
+            if passed < 0:
+                self.stream.seek(self.read_bytes)
+                return None
+            self.buf = data[start:]
+            self.read_bytes = target - 1 + len(data)
+            self.line_at_pos = number
+            self.stream.seek(self.read_bytes)
+            return passed
+        self.no_jump_before = hit
+        self.stream.seek(self.read_bytes)
+        return None
+
+    def _long_line_between(self, start: int, stop: int) -> bool:
+        """Might a line longer than ``MAX_LINE_BYTES`` lie in stream bytes [start, stop)?
+        Such a line holds a whole step of half that length with no newline in it; a step
+        whose first bytes hold a newline (nearly every one) is cleared by a small read."""
+        step = MAX_LINE_BYTES // 2
+        for probe in range(start, stop - step + 1, step):
+            self.stream.seek(probe)
+            left = step
+            while left > 0:
+                data = self.stream.read(min(left, _PROBE_BYTES))
+                if not data:
+                    return True  # the file changed under us: read it instead
+                if b"\n" in data:
+                    break
+                left -= len(data)
+            else:
+                return True
+        return False
 
     def _next_match(self, hits: dict[int, tuple[int, int]], start: int, end: int) -> int:
         """Offset of the first match of any pattern in [start, end), or -1.
@@ -499,8 +627,7 @@ class Scanner:
         size = len(self.buf) - pos
         self.buf = b""
         while True:
-            data = self.stream.read(CHUNK_BYTES)
-            self._count_read(data)
+            data = self._next_chunk()
             if not data:
                 self.eof = True
                 break
@@ -759,7 +886,7 @@ def split_stream(
     *,
     year: int | None = None,
     first_line: int = 1,
-    found: Iterator[int] | None = None,
+    found: Iterator[Hit] | None = None,
     feed_finder: bool = False,
 ) -> tuple[Iterator[ReportBlock], ScanStats]:
     """Report blocks of one decompressed stream, and the stats filled while iterating.

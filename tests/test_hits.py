@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from oomlens import hits, synth
 from oomlens.api import analyze_file_parallel, analyze_paths
 from oomlens.serialize import analysis_to_json, event_to_json
-from oomlens.splitter import CHUNK_BYTES, HIT_PATTERNS
+from oomlens.splitter import CHUNK_BYTES, HIT_PATTERNS, MAX_LINE_BYTES, split_stream
 
 FINDERS = [name for name in hits.FINDERS if shutil.which(name)]
 needs_finders = pytest.mark.skipif(
@@ -130,7 +130,7 @@ def test_a_finder_that_dies_leaves_the_scanner_to_search(
         running = hits.start_finder(str(plain))
         assert running is not None
         with pytest.raises(hits.FinderFailed):
-            list(running.offsets())
+            list(running.hits())
         assert _analysis([plain], finder, monkeypatch) == expected, finder
 
 
@@ -144,9 +144,11 @@ def test_finder_offsets_are_the_pattern_matches(tmp_path: Path) -> None:
             patch.setenv("OOMLENS_HITS", finder)
             finder = hits.start_finder(str(plain))
             assert finder is not None
-            found = hits.offsets_to_end(finder)
+            found = hits.hits_to_end(finder)
         assert found is not None
-        lines = {data.rfind(b"\n", 0, offset) + 1 for offset in found}
+        lines = {data.rfind(b"\n", 0, offset) + 1 for offset, _ in found}
+        # each hit's line number is its line's, counted from 1
+        assert all(line == data.count(b"\n", 0, offset) + 1 for offset, line in found)
         expected = {
             data.rfind(b"\n", 0, match.start()) + 1
             for pattern in HIT_PATTERNS
@@ -287,3 +289,97 @@ def test_a_fed_finder_on_stdin_gives_the_python_answer(tmp_path: Path) -> None:
     assert len(expected["events"]) >= 2
     for finder in FINDERS:
         assert _cli_json(plain, finder, stdin=True) == expected, finder
+
+
+class _CountingRange:
+    """A seekable byte range that counts the bytes read from it."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+        self.reads: list[tuple[int, int]] = []  # (offset, size) of each read
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int) -> int:
+        self.pos = offset
+        return offset
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.data[self.pos : self.pos + size]
+        self.reads.append((self.pos, len(chunk)))
+        self.pos += len(chunk)
+        return chunk
+
+
+def _blocks(
+    data: bytes, found: list[hits.Hit] | None
+) -> tuple[list[Any], Any, list[tuple[int, int]]]:
+    """(each block's lines as (number, text), the scan stats, the reads) of one scan."""
+    stream = _CountingRange(data)
+    blocks, stats = split_stream(
+        stream,  # type: ignore[arg-type]
+        "kern.log",
+        year=2026,
+        found=iter(found) if found is not None else None,
+    )
+    lines = [[(line.number, line.text) for line in block.lines] for block in blocks]
+    return lines, stats, stream.reads
+
+
+def _far_apart_reports(path: Path) -> bytes:
+    """Reports megabytes apart, the last followed by a noise line longer than
+    MAX_LINE_BYTES (skipped with a diagnostic, whichever finder ran)."""
+    expected = synth.write_log(path, size_bytes=30_000_000, reports=4, envelope="syslog", seed=11)
+    data = path.read_bytes()
+    after = 0
+    for _ in range(expected[-1]["source"]["last_line"]):
+        after = data.index(b"\n", after) + 1
+    long_line = b"Nov 25 12:30:00 h app[7]: " + b"A" * (2 * MAX_LINE_BYTES) + b"\n"
+    data = data[:after] + long_line + data[after:]
+    path.write_bytes(data)
+    return data
+
+
+@needs_finders
+def test_a_scan_jumps_between_numbered_hits(tmp_path: Path) -> None:
+    """With a file finder's numbered hits the scan seeks from hit to hit: it reads a small
+    part of the file, yet finds the same reports, counts the same lines and still reports
+    the over-long line between two of them."""
+    log = tmp_path / "kern.log"
+    data = _far_apart_reports(log)
+    expected, expected_stats, _ = _blocks(data, None)
+    assert len(expected) == 4
+    assert any("longer than" in d.message for d in expected_stats.diagnostics)
+    for finder in FINDERS:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("OOMLENS_HITS", finder)
+            running = hits.start_finder(str(log))
+            assert running is not None
+            found = hits.hits_to_end(running)
+        assert found is not None
+        blocks, stats, reads = _blocks(data, found)
+        assert blocks == expected, finder
+        assert stats.lines == expected_stats.lines == data.count(b"\n")
+        assert stats.diagnostics == expected_stats.diagnostics
+        # up to the last hit (after it, the lines are read to be counted) little is read
+        last = found[-1][0]
+        read = sum(size for offset, size in reads if offset < last)
+        assert read < last // 3, (finder, read, last)
+
+
+def test_line_numbers_that_contradict_the_file_are_not_trusted(tmp_path: Path) -> None:
+    """Hits in the second half numbered lower than lines already passed (the file changed
+    after the finder read it): the scan notices and counts the lines itself."""
+    log = tmp_path / "kern.log"
+    data = _far_apart_reports(log)
+    expected, expected_stats, _ = _blocks(data, None)
+    found = [
+        (offset, 50 if offset > len(data) // 2 else data.count(b"\n", 0, offset) + 1)
+        for pattern in HIT_PATTERNS
+        for offset in (match.start() for match in pattern.finditer(data))
+    ]
+    blocks, stats, _ = _blocks(data, sorted(found))
+    assert blocks == expected
+    assert stats.lines == expected_stats.lines
