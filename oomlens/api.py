@@ -581,14 +581,17 @@ def analyze_file_parallel(
     finder = hits.start_finder(path)
     found = hits.hits_to_end(finder) if finder is not None else None
     first_lines = _first_lines(path, [start for start, _ in pieces], found)
+    jobs_args = [
+        (path, start, end, year, _within(found, start, end), first_line)
+        for (start, end), first_line in zip(pieces, first_lines, strict=True)
+    ]
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=len(pieces), mp_context=context) as pool:
-        futures = [
-            pool.submit(_scan_piece, path, start, end, year, _within(found, start, end), first_line)
-            for (start, end), first_line in zip(pieces, first_lines, strict=True)
-        ]
-        with _collector_paused():  # the workers are forked by now
-            results = [future.result() for future in futures]
+    with ProcessPoolExecutor(max_workers=len(pieces) - 1, mp_context=context) as pool:
+        futures = [pool.submit(_scan_piece, *args) for args in jobs_args[1:]]
+        # the first piece is scanned here: its events need no pickling
+        results = [_scan_piece(*jobs_args[0])]
+        with _collector_paused():
+            results += [future.result() for future in futures]
     events: list[OomEvent] = []
     diagnostics: list[Diagnostic] = []
     stats = ScanStats()
