@@ -38,6 +38,8 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from . import handoff
+
 # every line a HIT_PATTERNS regex matches holds one of these, and every line holding one of
 # these is matched ("ill(?:(?:ed)? process|(?<=kill)ing process)" is the middle three)
 HIT_LITERALS = (
@@ -208,6 +210,7 @@ class StreamFinder:
         self.pending_line = 0  # its line number
         self.last_sync = _Synced(0, 1)
         self.ended: _Ended | None = None
+        self.closed = False
         self.results: queue.SimpleQueue[Hit | _Synced | _Ended] = queue.SimpleQueue()
         self.chunks: queue.Queue[tuple[bytes | memoryview, ...] | None]
         self.chunks = queue.Queue(_QUEUED_CHUNKS)
@@ -217,6 +220,7 @@ class StreamFinder:
         ]
         for thread in self.threads:
             thread.start()
+        handoff.helper_started()
 
     # -- feeding (the scanner's thread)
     def feed(self, data: bytes) -> None:
@@ -326,6 +330,9 @@ class StreamFinder:
         self.chunks.put(None)  # the writer fails on the dead pipe, empties the queue, stops
         for thread in self.threads:
             thread.join()
+        if not self.closed:
+            self.closed = True
+            handoff.helper_stopped()
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
                 try:

@@ -39,6 +39,7 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO, Protocol, cast
 
 import zstandard
 
+from oomlens import handoff
 from oomlens.errors import ErrorLocation, InputError
 from oomlens.model import Diagnostic
 
@@ -636,6 +637,8 @@ class _Prefetch(_ChunkSource):
         self._done = False
         self._thread = threading.Thread(target=self._run, name="oomlens-decompress", daemon=True)
         self._thread.start()
+        self._done_helping = False
+        handoff.helper_started()
 
     def _run(self) -> None:
         try:
@@ -669,6 +672,9 @@ class _Prefetch(_ChunkSource):
                 self._queue.get_nowait()
             self._thread.join(timeout=0.05)
         self._source.close()
+        if not self._done_helping:
+            self._done_helping = True
+            handoff.helper_stopped()
 
 
 class _ZstdFrameTracker:
