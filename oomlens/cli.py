@@ -87,6 +87,23 @@ def analyze(
     rules: RulesDirs = None,
 ) -> None:
     """Find every OOM report in kernel logs, replay it and explain its cause."""
+    from . import hits
+
+    hits.prestart(paths)  # rg reads a large log while the rest of oomlens is imported
+    try:
+        _analyze(paths, output_format, output, jobs, max_bytes, rules)
+    finally:
+        hits.stop_prestarted()
+
+
+def _analyze(
+    paths: list[str],
+    output_format: OutputFormat | None,
+    output: Path | None,
+    jobs: int | None,
+    max_bytes: int | None,
+    rules: list[Path] | None,
+) -> None:
     from .api import analyze_paths, explained_json_chunks, usable_cpus
 
     if rules:

@@ -33,12 +33,14 @@ import queue
 import resource
 import secrets
 import shutil
+import stat
 import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import handoff
+from .reader import is_plain_head
 
 # every line a HIT_PATTERNS regex matches holds one of these, and every line holding one of
 # these is matched ("ill(?:(?:ed)? process|(?<=kill)ing process)" is the middle three)
@@ -150,9 +152,58 @@ class HitFinder:
             self.process.stdout.close()
 
 
+# finders started before the pipeline was imported, by (device, inode, size, mtime) of the file
+_prestarted: dict[tuple[int, int, int, int], HitFinder] = {}
+_MAX_PRESTARTED = 4
+
+
+def _file_key(path: str) -> tuple[int, int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def prestart(paths: list[str]) -> None:
+    """Start finders over the first few large plain files among ``paths`` now, while the rest
+    of oomlens is imported (about as long as rg takes over 1 GB); ``start_finder`` takes them
+    over. ``stop_prestarted`` ends those never taken."""
+    for path in paths:
+        if len(_prestarted) >= _MAX_PRESTARTED:
+            return
+        key = _file_key(path)
+        if key is None or key[2] < FINDER_MIN_BYTES or key in _prestarted:
+            continue
+        try:
+            with open(path, "rb") as source:
+                head = source.read(8)
+        except OSError:
+            continue
+        if not is_plain_head(head):
+            continue
+        finder = _start_finder(path)
+        if finder is not None:
+            _prestarted[key] = finder
+
+
+def stop_prestarted() -> None:
+    while _prestarted:
+        _prestarted.popitem()[1].close()
+
+
 def start_finder(path: str) -> HitFinder | None:
-    """A finder over the plain regular file ``path``, or None when none is wanted or
-    installed, or it cannot start."""
+    """A finder over the plain regular file ``path`` (one ``prestart`` began, if the file has
+    not changed since), or None when none is wanted or installed, or it cannot start."""
+    key = _file_key(path)
+    if key is not None and key in _prestarted:
+        return _prestarted.pop(key)
+    return _start_finder(path)
+
+
+def _start_finder(path: str) -> HitFinder | None:
     name = chosen_finder()
     argv = _finder_argv(name) if name is not None else None
     if argv is None:

@@ -851,6 +851,11 @@ def _open_raw(path: str, stack: ExitStack) -> tuple[_Stream, float | None, bool]
     return stream, (info.st_mtime if regular else None), regular
 
 
+def is_plain_head(head: bytes) -> bool:
+    """Do these first bytes of a file start neither a compressed file nor a binary journal?"""
+    return _codec_of(head) is None and not head.startswith(_JOURNAL_MAGIC)
+
+
 def _codec_of(head: bytes) -> str | None:
     if head.startswith(_GZIP_MAGIC):
         return "gzip"

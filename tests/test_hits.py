@@ -383,3 +383,31 @@ def test_line_numbers_that_contradict_the_file_are_not_trusted(tmp_path: Path) -
     blocks, stats, _ = _blocks(data, sorted(found))
     assert blocks == expected
     assert stats.lines == expected_stats.lines
+
+
+@needs_finders
+def test_a_prestarted_finder_is_taken_over_only_for_the_same_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hits, "FINDER_MIN_BYTES", 1000)
+    plain, packed, small = tmp_path / "kern.log", tmp_path / "kern.log.gz", tmp_path / "small.log"
+    _hostile_log(plain)
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    small.write_bytes(b"Nov 25 12:00:00 h kernel: hello\n")
+    try:
+        hits.prestart([str(plain), str(packed), str(small), str(tmp_path)])
+        assert len(hits._prestarted) == 1  # only the large plain file
+        finder = hits.start_finder(str(plain))
+        assert finder is not None and not hits._prestarted
+        assert hits.hits_to_end(finder) is not None
+        hits.prestart([str(plain)])
+        with plain.open("ab") as log:  # the file grew: its finder read less than is there
+            log.write(KILL_LINE)
+        waiting = next(iter(hits._prestarted.values()))
+        fresh = hits.start_finder(str(plain))
+        assert fresh is not None and fresh is not waiting
+        fresh.close()
+    finally:
+        hits.stop_prestarted()
+    assert not hits._prestarted
+    assert waiting.process.poll() is not None  # stopped, not left running
