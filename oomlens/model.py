@@ -12,7 +12,7 @@ from enum import StrEnum
 from operator import attrgetter
 from typing import Any
 
-from .fastinit import positional
+from .fastinit import fast_init, positional
 
 
 class Envelope(StrEnum):
@@ -791,6 +791,7 @@ def _pickles_fast(cls: type) -> None:
 
     _MAKERS[cls] = positional(cls, names)
     cls.__reduce__ = __reduce__  # type: ignore[method-assign,assignment]
+    fast_init(cls)  # keyword construction the same way
 
 
 _MAKERS: dict[type, Any] = {}

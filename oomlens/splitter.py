@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
+from .fastinit import fast_init
 from .hits import FinderFailed, Hit, StreamFinder, start_stream_finder
 from .model import Diagnostic, Envelope, LogLine
 from .parsing import OTHER, classify
@@ -141,6 +142,7 @@ def normalise(text: str) -> str:
     return text
 
 
+@fast_init  # one per line read: the frozen dataclass's own __init__ costs twice as much
 @dataclass(frozen=True, slots=True)
 class ClassifiedLine:
     line: LogLine

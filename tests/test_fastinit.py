@@ -3,6 +3,8 @@ equals the same table read line by line."""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 from typing import Any
 
 import pytest
@@ -11,7 +13,7 @@ from hypothesis import strategies as st
 from lark import Token
 
 from oomlens import transform
-from oomlens.fastinit import from_row, positional
+from oomlens.fastinit import DATACLASS_INITS, from_row, positional
 from oomlens.model import BuddyBucket, Envelope, Frame, LogLine, Task
 from oomlens.splitter import normalise
 from oomlens.transform import build_event
@@ -126,3 +128,52 @@ def test_kernel_spaced_run_takes_the_fast_path() -> None:
     assert answers == [True]
     assert unparsed == ()
     assert [t.name for t in tasks] == ["a b"] * 3  # type: ignore[attr-defined]
+
+
+def _model_classes() -> list[type]:
+    from oomlens import model
+
+    return list(model._MAKERS)
+
+
+@pytest.mark.parametrize("cls", _model_classes(), ids=lambda cls: cls.__name__)
+def test_fast_init_takes_the_dataclass_parameters_and_sets_the_same_fields(cls: type) -> None:
+    """Every model class's ``__init__`` has the parameters (names, kinds, defaults) of the
+    one ``dataclass`` generated, and gives the object that one gives: with only the
+    required fields, and with every field given."""
+    original = DATACLASS_INITS[cls]
+    assert inspect.signature(cls.__init__) == inspect.signature(original)
+    specs = [spec for spec in dataclasses.fields(cls) if spec.init]
+    required = {
+        spec.name: f"value of {spec.name}"
+        for spec in specs
+        if spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING
+    }
+    every = {spec.name: (spec.name, 1) for spec in specs}
+    for arguments in (required, every):
+        made = cls(**arguments)
+        expected = object.__new__(cls)
+        original(expected, **arguments)
+        for spec in dataclasses.fields(cls):
+            assert getattr(made, spec.name) == getattr(expected, spec.name), spec.name
+        if len(arguments) == len(required):  # defaults from factories are made per object
+            other = cls(**arguments)
+            for spec in dataclasses.fields(cls):
+                if spec.default_factory is not dataclasses.MISSING:
+                    value = getattr(made, spec.name)
+                    assert value == getattr(other, spec.name)
+                    if isinstance(value, (list, dict, set)):
+                        assert value is not getattr(other, spec.name)
+
+
+def test_fast_init_keeps_objects_frozen_and_refuses_unknown_keywords() -> None:
+    line = LogLine(path="p", number=1, text="t", envelope=Envelope.BARE)
+    with pytest.raises(AttributeError):
+        line.number = 2  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        LogLine(path="p", number=1, text="t", envelope=Envelope.BARE, bogus=1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        LogLine("p", 1, "t", Envelope.BARE)  # type: ignore[misc]
+    assert dataclasses.replace(line, number=3) == LogLine(
+        path="p", number=3, text="t", envelope=Envelope.BARE
+    )
