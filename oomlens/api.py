@@ -450,18 +450,9 @@ def _analyze_ref(ref: InputRef, jobs: int) -> tuple[list[OomEvent], SourceInfo, 
             size = os.path.getsize(opened.path)
             if size >= PARALLEL_MIN_BYTES:
                 return analyze_file_parallel(opened.path, size, _year(opened.mtime), jobs)
-        finder = None
         plain_file = opened.mtime is not None and opened.compression is None
         if plain_file and (size := os.path.getsize(opened.path)) >= hits.FINDER_MIN_BYTES:
-            finder = hits.start_finder(opened.path)
-        if finder is not None:
-            try:  # a range of the file can seek: the scan jumps from hit to hit
-                with open_range(opened.path, 0, size) as stream:
-                    return analyze_stream(
-                        stream, opened.path, year=_year(opened.mtime), found=finder.hits()
-                    )
-            finally:
-                finder.close()
+            return _analyze_with_finder(opened.path, size, _year(opened.mtime))
         return analyze_stream(
             opened.stream,
             opened.path,
@@ -470,6 +461,21 @@ def _analyze_ref(ref: InputRef, jobs: int) -> tuple[list[OomEvent], SourceInfo, 
             # another CPU can search what this one decompresses or receives
             feed_finder=jobs > 1,
         )
+
+
+def _analyze_with_finder(
+    path: str, size: int, year: int
+) -> tuple[list[OomEvent], SourceInfo, list[Diagnostic]]:
+    """A plain file in one stream, with a finder when one runs: the scan jumps from hit to
+    hit in a range of the file (which can seek)."""
+    finder = hits.start_finder(path)
+    try:
+        with open_range(path, 0, size) as stream:
+            found = finder.hits() if finder is not None else None
+            return analyze_stream(stream, path, year=year, found=found)
+    finally:
+        if finder is not None:
+            finder.close()
 
 
 # ----------------------------------------------------------------------- one file, in pieces
@@ -575,8 +581,7 @@ def analyze_file_parallel(
 
     pieces = split_pieces(path, size, jobs)
     if len(pieces) == 1:
-        with open_range(path, 0, size) as stream:
-            return analyze_stream(stream, path, year=year)
+        return _analyze_with_finder(path, size, year)
     # one finder over the whole file, its hits shared out by piece
     finder = hits.start_finder(path)
     found = hits.hits_to_end(finder) if finder is not None else None
