@@ -899,3 +899,37 @@ def test_large_file_streams_in_bounded_memory(tmp_path: Path, codec: str) -> Non
     total, growth_kib = map(int, done.stdout.split())
     assert total == BIG
     assert growth_kib < 48 * 1024, f"peak RSS grew by {growth_kib} KiB while streaming"
+
+
+def test_gzip_is_inflated_by_isal_and_by_zlib_without_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ISA-L when installed (a dependency where it has wheels), zlib otherwise: the same
+    bytes, and damage reported the same way."""
+    import sys
+
+    from oomlens import reader
+
+    data = b"Nov 25 12:00:00 h kernel: hello\n" * 50_000
+    good = tmp_path / "kern.log.gz"
+    good.write_bytes(gzip.compress(data))
+    bad = tmp_path / "bad.log.gz"
+    damaged = bytearray(gzip.compress(data))
+    damaged[-8] ^= 0xFF  # the CRC: every byte decodes, the check fails
+    bad.write_bytes(bytes(damaged))
+    pytest.importorskip("isal")
+    for isal_present in (True, False):
+        reader._inflate_module.cache_clear()
+        if not isal_present:
+            monkeypatch.setitem(sys.modules, "isal", None)  # import fails as if not installed
+        try:
+            assert reader._inflate_module().__name__.endswith(
+                "isal_zlib" if isal_present else "zlib"
+            )
+            with open_input(InputRef(path=str(good))) as opened:
+                assert opened.stream.read() == data
+            _, error = read_until_error(bad)
+            assert error is not None and "corrupt gzip data" in error.message
+        finally:
+            monkeypatch.delitem(sys.modules, "isal", raising=False)
+            reader._inflate_module.cache_clear()
