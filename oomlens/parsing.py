@@ -24,6 +24,7 @@ from lark.exceptions import LarkError
 from lark.lexer import Lexer
 
 from .errors import ParseError
+from .firstchars import first_characters
 from .resources import grammar_path
 
 OTHER = "OTHER"
@@ -56,6 +57,12 @@ class _Classifier:
     floating: tuple[_Family, ...]  # gated, tried first (they hold the highest priorities)
     gate: re.Pattern[str]  # any gate literal of any floating family
     anchored: re.Pattern[str]  # every other family, one alternation in priority order
+    # the anchored families (index into ``groups``) whose pattern can start with an ASCII
+    # character; their alternation, in the same order, gives the same first match
+    members: dict[str, tuple[int, ...]]
+    groups: tuple[str, ...]  # each anchored family as a named group
+    by_first: dict[str, re.Pattern[str]]  # those alternations, compiled on first use
+    compiled: dict[tuple[int, ...], re.Pattern[str]]  # ... once per set of families
     reference: re.Pattern[str]  # the plain alternation of all families (tests compare)
 
 
@@ -109,7 +116,7 @@ def _classifier() -> _Classifier:
         if terminal.name in _GATES:
             floating.append(_Family(terminal.name, re.compile(regexp), _GATES[terminal.name]))
         elif terminal.name != OTHER:
-            anchored.append(f"(?P<{terminal.name}>{regexp})")
+            anchored.append((regexp, f"(?P<{terminal.name}>{regexp})"))
     reference = "|".join(
         f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals if t.name != OTHER
     )
@@ -117,9 +124,39 @@ def _classifier() -> _Classifier:
     return _Classifier(
         floating=tuple(floating),
         gate=re.compile("|".join(re.escape(gate) for gate in gates)),
-        anchored=re.compile("|".join(anchored)),
+        anchored=re.compile("|".join(group for _, group in anchored)),
+        members=_members_by_first_character([regex for regex, _ in anchored]),
+        groups=tuple(group for _, group in anchored),
+        by_first={},
+        compiled={},
         reference=re.compile(reference),
     )
+
+
+def _members_by_first_character(regexes: Sequence[str]) -> dict[str, tuple[int, ...]]:
+    """For each ASCII character, the families (indexes, in priority order) that can start
+    with it; a family whose first characters are not known is in every set. A family left
+    out cannot match there at all, so the first match of the smaller alternation is that of
+    the whole one: lines starting with ``N`` try 10 of the 53 families, not all of them."""
+    starts = [first_characters(regex) for regex in regexes]
+    return {
+        char: tuple(i for i, first in enumerate(starts) if first is None or char in first)
+        for char in map(chr, range(128))
+    }
+
+
+def _alternation(classifier: _Classifier, first: str) -> re.Pattern[str]:
+    """The anchored alternation for lines starting with ``first`` (compiled once)."""
+    members = classifier.members.get(first)
+    if members is None:  # not ASCII: every anchored family
+        pattern = classifier.anchored
+    else:
+        pattern = classifier.compiled.get(members) or re.compile(
+            "|".join(classifier.groups[i] for i in members) or "(?!)"
+        )
+        classifier.compiled[members] = pattern
+    classifier.by_first[first] = pattern
+    return pattern
 
 
 def classify(text: str) -> str:
@@ -133,7 +170,9 @@ def classify(text: str) -> str:
                     if match is not None and match.end() == len(text):
                         return family.name
                     break
-    match = classifier.anchored.match(text)
+    first = text[:1]
+    pattern = classifier.by_first.get(first) or _alternation(classifier, first)
+    match = pattern.match(text)
     if match is None or match.end() != len(text):
         return OTHER
     return match.lastgroup or OTHER
