@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from oomlens import prefixes, synth
 from oomlens.model import Envelope, Prefix
 from oomlens.prefixes import parse_prefix
 
@@ -897,3 +900,62 @@ def test_corpus_lines_lose_their_whole_envelope() -> None:
             if prefix.envelope is not Envelope.BARE and LEFTOVER_STAMP.match(prefix.text):
                 leftovers.append(f"{log.name}:{number}: {prefix.text[:60]!r}")
     assert not leftovers
+
+
+# --------------------------------------------------------------------------- the fast path
+
+
+def _fast_and_general(line: str) -> tuple[Any, Any]:
+    return prefixes._syslog_kernel(line, 2024), prefixes._from_word(line, 2024)
+
+
+@settings(max_examples=1000)
+@given(
+    month=st.sampled_from(["Jan", "Sep", "Dec", "Foo", "Mär", "Sep.", "sep", "SEP"]),
+    day=st.sampled_from([" 4", "  4", "24", "4", "124"]),
+    clock=st.sampled_from(["23:23:04", "23:23:04.123", "3:23:04", "99:99:99"]),
+    host=st.sampled_from(
+        ["db2", "kern.warn", "a.b.c", "", "kernel", "x:y", "h[1]", "daemon3.info"]
+    ),
+    gap=st.sampled_from([" ", "  "]),
+    tag=st.sampled_from(["kernel:", "kernel[1]:", "CRON[2]:", "kernel"]),
+    uptime=st.sampled_from(
+        ["[1.5]", "[  123.456789]", "[1.5 < 0.1>]", "[1.5][T12]", "[1.5] [C3]", "[1.]", "[]", ""]
+    ),
+    after=st.sampled_from([" ", "  ", "", " [ T7]"]),
+    text=st.sampled_from(["x", "[ 1234]     0  1234", "#012y", "[T1] z", "", " lead"]),
+)
+def test_the_syslog_fast_path_reads_lines_as_the_general_one(
+    month: str,
+    day: str,
+    clock: str,
+    host: str,
+    gap: str,
+    tag: str,
+    uptime: str,
+    after: str,
+    text: str,
+) -> None:
+    line = f"{month} {day} {clock} {host}{gap}{tag} {uptime}{after}{text}"
+    fast, general = _fast_and_general(line)
+    assert fast is None or fast == general, line
+
+
+def test_the_syslog_fast_path_on_the_corpus_and_generated_logs() -> None:
+    lines = [
+        raw
+        for path in sorted(CORPUS.rglob("*.log"))
+        for raw in path.read_text(encoding="utf-8", errors="replace").splitlines()
+    ]
+    rng = random.Random(5)
+    report = synth.random_report(rng, era="5.15", kind="oom_kill")
+    lines += synth.render(
+        report.records(), "syslog", start_uptime=10.0, wallclock=datetime(2024, 5, 1), host="h"
+    )
+    taken = 0
+    for line in lines:
+        fast, general = _fast_and_general(line)
+        if fast is not None:
+            taken += 1
+            assert fast == general, line
+    assert taken > 100  # the shape is common: the path is taken
