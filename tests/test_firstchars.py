@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from oomlens import parsing
 from oomlens.firstchars import first_characters
 from oomlens.parsing import classify, classify_reference, report_parser
 
@@ -57,7 +58,17 @@ def test_every_match_of_a_family_starts_with_one_of_its_first_characters(
         assert text[0] in first, (name, text)
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@pytest.fixture
+def first_character_sets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The classifier uses the first-character alternations from the first line on."""
+    monkeypatch.setattr(parsing, "LINES_BEFORE_FIRST_CHARACTER", 0)
+
+
+@pytest.mark.usefixtures("first_character_sets")
+@settings(
+    max_examples=400,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_the_classifier_agrees_with_the_plain_alternation_on_family_shapes(
     data: st.DataObject,

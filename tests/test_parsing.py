@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from oomlens import synth
+from oomlens import parsing, synth
 from oomlens.parsing import classify, classify_reference, parse_block, parse_block_lalr
 from oomlens.prefixes import parse_prefix
 from oomlens.splitter import normalise
@@ -37,7 +37,13 @@ def _synth_texts() -> list[str]:
     return texts
 
 
-def test_gated_classifier_matches_reference_on_corpus_and_synthetic_lines() -> None:
+@pytest.mark.parametrize("after_lines", [0, parsing.LINES_BEFORE_FIRST_CHARACTER])
+def test_gated_classifier_matches_reference_on_corpus_and_synthetic_lines(
+    after_lines: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the first-character alternations (from the first line, or after the usual
+    number of lines) and without them."""
+    monkeypatch.setattr(parsing, "LINES_BEFORE_FIRST_CHARACTER", after_lines)
     texts = _synth_texts() + (_corpus_texts() if CORPUS.is_dir() else [])
     mismatches = [(t, classify(t), classify_reference(t)) for t in texts]
     mismatches = [m for m in mismatches if m[1] != m[2]]
