@@ -6,8 +6,8 @@ priority order, whose shape matches the whole line. Doing that with one big alte
 ~15 µs a line, because a few shapes (``<comm> invoked oom-killer:``, ``<msg>: Killed process``)
 may start anywhere. So the lexer here gates those "floating" shapes on a literal they must
 contain and tries the line-start-anchored shapes as one alternation: same answer, a few µs.
-That alternation holds only the shapes that can start with the line's first character
-(``firstchars.py``), about a fifth of them.
+Once a run has classified a few thousand lines, that alternation holds only the shapes that
+can start with the line's first character (``firstchars.py``), about a fifth of them.
 
 Lark exceptions never escape this module: they become ``ParseError``.
 """
