@@ -239,9 +239,12 @@ def explain_events(
 
     Raises RuleError when a user rule directory has problems.
     """
+    from .engine import load_rules
+
     explained: list[ExplainedEvent] = []
     diagnostics: list[Diagnostic] = []
-    for part in _explained_slices(events, rule_dirs, jobs, as_json=False):
+    rules = load_rules(extra_dirs=tuple(rule_dirs))
+    for part in _explained_slices(events, rules, jobs, as_json=False):
         for event, (outcome, failure) in part:
             assert isinstance(outcome, ExplainedEvent)
             explained.append(outcome)
@@ -261,12 +264,12 @@ def explained_json_chunks(
     from .incidents import group_incidents
     from .serialize import document_chunks
 
-    load_rules(extra_dirs=tuple(rule_dirs))  # a RuleError now, not halfway through writing
+    rules = load_rules(extra_dirs=tuple(rule_dirs))  # a RuleError now, not while writing
     analysis = replace(analysis, incidents=group_incidents(analysis.events))
     later: list[Diagnostic] = []
 
     def texts() -> Iterator[str]:
-        for part in _explained_slices(analysis.events, rule_dirs, jobs, as_json=True):
+        for part in _explained_slices(analysis.events, rules, jobs, as_json=True):
             for event, (text, failure) in part:
                 assert isinstance(text, str)
                 if failure:
@@ -325,7 +328,7 @@ def _explain_inherited(start: int, stop: int, as_json: bool) -> list[_Outcome]:
 
 
 def _explained_slices(
-    events: Sequence[OomEvent], rule_dirs: Sequence[str], jobs: int, *, as_json: bool
+    events: Sequence[OomEvent], rules: RuleSet, jobs: int, *, as_json: bool
 ) -> Iterator[list[tuple[OomEvent, _Outcome]]]:
     """(event, outcome) for every event, in order, a slice at a time.
 
@@ -333,10 +336,7 @@ def _explained_slices(
     events and rules instead of receiving them; a few slices are in flight at a time, so the
     results waiting here stay few. For JSON only text comes back: pickled events, replays
     and findings cost the parent more to rebuild than explaining them did."""
-    from .engine import load_rules
-
     global _INHERITED
-    rules = load_rules(extra_dirs=tuple(rule_dirs))
     by_source: dict[str, list[OomEvent]] = {}
     for event in events:
         by_source.setdefault(event.source.path, []).append(event)

@@ -774,8 +774,9 @@ def _rebuild(cls: type, values: tuple[Any, ...]) -> Any:
     return _MAKERS[cls](*values)
 
 
-def _pickles_fast(cls: type) -> None:
-    """Pickle ``cls`` as (class, field values), rebuilt by a positional constructor.
+def _built_fast(cls: type) -> None:
+    """Pickle ``cls`` as (class, field values), rebuilt by a positional constructor, and
+    give it an ``__init__`` that sets its slots directly (``fastinit.fast_init``).
 
     The default for a frozen slotted dataclass sets each field with ``object.__setattr__``
     in Python and looks the fields up anew for every object; an event of a few hundred
@@ -791,10 +792,10 @@ def _pickles_fast(cls: type) -> None:
 
     _MAKERS[cls] = positional(cls, names)
     cls.__reduce__ = __reduce__  # type: ignore[method-assign,assignment]
-    fast_init(cls)  # keyword construction the same way
+    fast_init(cls)
 
 
 _MAKERS: dict[type, Any] = {}
 for _value in list(globals().values()):
     if isinstance(_value, type) and is_dataclass(_value) and _value.__module__ == __name__:
-        _pickles_fast(_value)
+        _built_fast(_value)

@@ -66,6 +66,7 @@ class _Classifier:
     by_first: dict[str, re.Pattern[str]]  # those alternations, compiled on first use
     compiled: dict[tuple[int, ...], re.Pattern[str]]  # ... once per set of families
     seen: list[int]  # lines classified with every anchored family (see _alternation)
+    every: list[re.Pattern[str]]  # the alternation of them all, once compiled
     reference: str  # the plain alternation of all families (tests compare; compiled then)
 
 
@@ -132,6 +133,7 @@ def _classifier() -> _Classifier:
         by_first={},
         compiled={},
         seen=[0],
+        every=[],
         reference=reference,
     )
 
@@ -157,16 +159,16 @@ def _alternation(classifier: _Classifier, first: str) -> re.Pattern[str]:
     """The anchored alternation for lines starting with ``first``: every family for the
     first lines of a run, then only those that can start with it (each compiled once)."""
     members = classifier.members.get(first)
-    every = tuple(range(len(classifier.groups)))
     if members is None or classifier.seen[0] < LINES_BEFORE_FIRST_CHARACTER:
         classifier.seen[0] += 1
-        members, first = every, ""  # "" is never a line's first character: not kept
+        if not classifier.every:
+            classifier.every.append(re.compile("|".join(classifier.groups)))
+        return classifier.every[0]
     pattern = classifier.compiled.get(members) or re.compile(
         "|".join(classifier.groups[i] for i in members) or "(?!)"
     )
     classifier.compiled[members] = pattern
-    if first:
-        classifier.by_first[first] = pattern
+    classifier.by_first[first] = pattern
     return pattern
 
 

@@ -401,15 +401,16 @@ _SYSLOG_KERNEL = re.compile(
 def _syslog_kernel(line: str, year: int | None) -> Prefix | None:
     """``_from_word``'s answer for the commonest syslog kernel line, or None for any other."""
     m = _SYSLOG_KERNEL.match(line)
-    if m is None or _month(m["stamp"][:3]) is None:
+    if m is None:
         return None
-    if year is None:
-        year = time.localtime().tm_year
+    wallclock = _rfc3164_clock(m["stamp"], time.localtime().tm_year if year is None else year)
+    if wallclock is None:  # not a month (or a date) the general reader knows: let it say
+        return None
     return Prefix(
         envelope=Envelope.SYSLOG,
         text=_unhash(line[m.end() :]),
         uptime_s=float(m["uptime"]),
-        wallclock=_rfc3164_clock(m["stamp"], year),
+        wallclock=wallclock,
         host=m["host"],
         program="kernel",
     )

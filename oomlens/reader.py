@@ -526,9 +526,9 @@ class _GzipDecoder:
             data = self._zlib.unconsumed_tail
         try:
             return self._zlib.decompress(data, max(max_length, 0))
-        except Exception as exc:  # isal's own error class: reported like zlib's
-            if isinstance(exc, zlib.error):
-                raise
+        except zlib.error:
+            raise
+        except _inflate_module().error as exc:  # isal's own class: reported like zlib's
             raise zlib.error(str(exc)) from exc
 
 
