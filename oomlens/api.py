@@ -48,6 +48,7 @@ from .transform import build_event
 
 if TYPE_CHECKING:
     from .engine import RuleSet
+    from .facts import LogEvents
 
 INTERNAL_ERROR = "internal error"  # diagnostics of a bug (tests assert there are none)
 MAX_EVENTS_PER_FILE = 100_000  # reports parsed per input; the rest are counted (a diagnostic)
@@ -293,7 +294,7 @@ _Outcome = tuple[ExplainedEvent | str, str]
 
 def _explain_slice(
     events: Sequence[OomEvent],
-    by_source: dict[str, list[OomEvent]],
+    log: LogEvents,
     rules: RuleSet,
     start: int,
     stop: int,
@@ -308,7 +309,7 @@ def _explain_slice(
         failure = ""
         try:
             steps = replay(event)
-            findings = explain_event(event, steps, by_source[event.source.path], rules)
+            findings = explain_event(event, steps, log, rules)
             explained = ExplainedEvent(event=event, replay=steps, findings=findings)
         except Exception as exc:  # one odd event must not cost the others their explanation
             failure = f"{type(exc).__name__}: {exc}"
@@ -318,13 +319,13 @@ def _explain_slice(
 
 
 # what forked explaining processes inherit (set only while their pool runs)
-_INHERITED: tuple[Sequence[OomEvent], dict[str, list[OomEvent]], RuleSet] | None = None
+_INHERITED: tuple[Sequence[OomEvent], LogEvents, RuleSet] | None = None
 
 
 def _explain_inherited(start: int, stop: int, as_json: bool) -> list[_Outcome]:
     assert _INHERITED is not None
-    events, by_source, rules = _INHERITED
-    return _explain_slice(events, by_source, rules, start, stop, as_json)
+    events, log, rules = _INHERITED
+    return _explain_slice(events, log, rules, start, stop, as_json)
 
 
 def _explained_slices(
@@ -337,14 +338,14 @@ def _explained_slices(
     results waiting here stay few. For JSON only text comes back: pickled events, replays
     and findings cost the parent more to rebuild than explaining them did."""
     global _INHERITED
-    by_source: dict[str, list[OomEvent]] = {}
-    for event in events:
-        by_source.setdefault(event.source.path, []).append(event)
+    from .facts import LogEvents
+
+    log = LogEvents.of(events)
     bounds = list(range(0, len(events), _SLICE_EVENTS)) + [len(events)]
     slices = list(zip(bounds, bounds[1:], strict=False))
     if jobs < 2 or len(events) < PARALLEL_MIN_EVENTS or "fork" not in _start_methods():
         for start, stop in slices:
-            part = _explain_slice(events, by_source, rules, start, stop, as_json)
+            part = _explain_slice(events, log, rules, start, stop, as_json)
             yield list(zip(events[start:stop], part, strict=True))
         return
     import multiprocessing
@@ -352,7 +353,7 @@ def _explained_slices(
     from concurrent.futures import Future, ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    _INHERITED = (events, by_source, rules)
+    _INHERITED = (events, log, rules)
     done = 0  # slices handed out so far
     try:
         context = multiprocessing.get_context("fork")
@@ -366,7 +367,7 @@ def _explained_slices(
                     done += 1
     except (BrokenProcessPool, OSError):  # a process died (memory, a signal): go on here
         for start, stop in slices[done:]:
-            part = _explain_slice(events, by_source, rules, start, stop, as_json)
+            part = _explain_slice(events, log, rules, start, stop, as_json)
             yield list(zip(events[start:stop], part, strict=True))
     finally:
         _INHERITED = None

@@ -28,7 +28,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from .conditions import Condition, ConditionError, compile_condition
 from .errors import ErrorLocation, RuleError
-from .facts import FACTS, FactContext, fact_evidence, value_of
+from .facts import FACTS, FactContext, LogEvents, fact_evidence, value_of
 from .model import (
     PRIMARY_CAUSES,
     Cause,
@@ -514,9 +514,12 @@ def evaluate(ruleset: RuleSet, ctx: FactContext) -> tuple[Finding, ...]:
 def explain_event(
     event: OomEvent,
     replay: Replay,
-    others: Sequence[OomEvent] = (),
+    log: LogEvents | Sequence[OomEvent] = (),
     ruleset: RuleSet | None = None,
 ) -> tuple[Finding, ...]:
-    """The findings for one event; ``others`` are the other events of the same log."""
-    ctx = FactContext(event=event, replay=replay, others=tuple(o for o in others if o is not event))
+    """The findings for one event; ``log``: the events of the logs it came from (``event``
+    among them or not), best built once with ``LogEvents.of`` for all the events."""
+    if not isinstance(log, LogEvents):
+        log = LogEvents.of(log)
+    ctx = FactContext(event=event, replay=replay, log=log)
     return evaluate(ruleset if ruleset is not None else load_rules(), ctx)

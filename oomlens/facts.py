@@ -16,20 +16,24 @@ task row); when neither is printed, facts in KiB that need it are None.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import re
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
 from .gfp import GfpCapabilities, flags_for
+from .literals import required_literals
 from .model import (
     Constraint,
     EventKind,
     Evidence,
     Kill,
+    LogLine,
     MemInfo,
     OomEvent,
     Replay,
@@ -37,7 +41,7 @@ from .model import (
     Zone,
 )
 
-__all__ = ["FACTS", "FactContext", "FactSpec", "fact", "fact_evidence"]
+__all__ = ["FACTS", "FactContext", "FactSpec", "LogEvents", "fact", "fact_evidence"]
 
 COSTLY_ORDER = 3  # PAGE_ALLOC_COSTLY_ORDER: above it the page allocator does not OOM-kill
 KILL_LOOP_WINDOW_S = 600.0  # OOM events this close together count as one storm
@@ -45,13 +49,145 @@ UNLIMITED_KIB = 1 << 50  # memcg limits at or above this are "max" (PAGE_COUNTER
 LOWMEM_ZONES = frozenset({"DMA", "DMA32", "Normal"})
 
 
+_STORM_KINDS = frozenset({EventKind.OOM_KILL, EventKind.OOM_NO_KILL, EventKind.OOM_PANIC})
+
+
+@dataclass(frozen=True, slots=True)
+class _Timeline:
+    """Events in time order on one clock, for counting those near a moment by bisection."""
+
+    seconds: list[float]
+    events: list[OomEvent]
+    ids: frozenset[int]  # of those events (held here, so no id is reused)
+
+    @classmethod
+    def of(cls, stamped: Iterable[tuple[float, OomEvent]]) -> _Timeline:
+        ordered = sorted(stamped, key=lambda pair: pair[0])
+        events = [event for _, event in ordered]
+        return cls([second for second, _ in ordered], events, frozenset(map(id, events)))
+
+    def count_near(self, event: OomEvent, at: float, window_s: float) -> int:
+        """Events other than ``event`` with ``_seconds_apart(event, other) <= window_s``,
+        given that it compares them on this clock, where ``event`` is ``at``. Bisection
+        counts the middle of the window (``event`` itself lies there, if here); the few near
+        its edges are tested by ``_seconds_apart`` itself, which may round differently."""
+        margin = min(1.0, window_s / 2)
+        seconds = self.seconds
+        outer_low = bisect.bisect_left(seconds, at - window_s - margin)
+        inner_low = bisect.bisect_left(seconds, at - window_s + margin)
+        inner_high = bisect.bisect_right(seconds, at + window_s - margin)
+        outer_high = bisect.bisect_right(seconds, at + window_s + margin)
+        count = inner_high - inner_low - (id(event) in self.ids)
+        for other in itertools.chain(
+            self.events[outer_low:inner_low], self.events[inner_high:outer_high]
+        ):
+            apart = _seconds_apart(event, other)
+            count += other is not event and apart is not None and apart <= window_s
+        return count
+
+
+def _clock(event: OomEvent) -> tuple[bool, float] | None:
+    """(time zone given?, seconds) of the event's wall clock; naive and aware times never
+    compare (``_seconds_apart``), so each kind is a clock of its own."""
+    if not event.time.wallclock:
+        return None
+    try:
+        moment = datetime.fromisoformat(event.time.wallclock)
+    except (ValueError, TypeError):
+        return None
+    if moment.tzinfo is not None:
+        return True, moment.timestamp()
+    return False, (moment - datetime(1970, 1, 1)).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class _LogIndex:
+    """What the cross-event facts need of one log's events, built once per log: asking each
+    event's question of every other event made explaining quadratic in a log's events."""
+
+    victims: Counter[str]  # victim comm -> kills of it
+    # kill/no-kill/panic events: by uptime; by wall clock, all of them and those with no uptime
+    by_uptime: _Timeline
+    by_clock: dict[bool, _Timeline]
+    unstamped_by_clock: dict[bool, _Timeline]
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvents:
+    """The OOM events of the logs an analysis read, indexed by log (``source.path``) for the
+    facts that look across a log's events."""
+
+    events: tuple[OomEvent, ...] = ()
+    _index: dict[str, _LogIndex] = field(default_factory=dict, compare=False, repr=False)
+    _ids: frozenset[int] = field(default=frozenset(), compare=False, repr=False)
+
+    @classmethod
+    def of(cls, events: Iterable[OomEvent]) -> LogEvents:
+        events = tuple(events)
+        by_path: dict[str, list[OomEvent]] = {}
+        for event in events:
+            by_path.setdefault(event.source.path, []).append(event)
+        index = {}
+        for path, members in by_path.items():
+            storms = [e for e in members if e.kind in _STORM_KINDS]
+            clocks = [(clock, e) for e in storms if (clock := _clock(e)) is not None]
+            index[path] = _LogIndex(
+                victims=Counter(v.comm for e in members if (v := e.victim) and v.comm is not None),
+                by_uptime=_Timeline.of(
+                    (e.time.uptime_s, e) for e in storms if e.time.uptime_s is not None
+                ),
+                by_clock={
+                    aware: _Timeline.of((s, e) for (a, s), e in clocks if a is aware)
+                    for aware in (False, True)
+                },
+                unstamped_by_clock={
+                    aware: _Timeline.of(
+                        (s, e) for (a, s), e in clocks if a is aware and e.time.uptime_s is None
+                    )
+                    for aware in (False, True)
+                },
+            )
+        return cls(events, index, frozenset(map(id, events)))
+
+    def kills_of(self, event: OomEvent, comm: str) -> int:
+        """Events of ``event``'s log, other than ``event``, whose victim is named ``comm``."""
+        index = self._index.get(event.source.path)
+        count = index.victims[comm] if index is not None else 0
+        own = event.victim is not None and event.victim.comm == comm and event in self
+        return count - own
+
+    def storms_near(self, event: OomEvent, window_s: float) -> int:
+        """Kill, no-kill and panic events of ``event``'s log, other than ``event``, at most
+        ``window_s`` apart from it (``_seconds_apart``: by uptime when both have one, else
+        by wall clock)."""
+        index = self._index.get(event.source.path)
+        if index is None:
+            return 0
+        clock = _clock(event)
+        uptime = event.time.uptime_s
+        count = 0
+        if uptime is not None:
+            count += index.by_uptime.count_near(event, uptime, window_s)
+        if clock is not None:
+            timelines = index.by_clock if uptime is None else index.unstamped_by_clock
+            aware, at = clock
+            count += timelines[aware].count_near(event, at, window_s)
+        return count
+
+    def __contains__(self, event: object) -> bool:
+        """Identity, not equality: two reports can print the same lines. (The ids are those
+        of events held here, so none is reused while this lives.)"""
+        return id(event) in self._ids
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FactContext:
-    """What facts see: one event, its replay, and the other events of the same log."""
+    """What facts see: one event, its replay, and the events of the logs it came from
+    (``event`` among them or not)."""
 
     event: OomEvent
     replay: Replay
-    others: tuple[OomEvent, ...] = ()
+    log: LogEvents = field(default_factory=LogEvents)
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -109,9 +245,9 @@ def fact_evidence(ctx: FactContext, name: str, limit: int = 6) -> tuple[Evidence
         cached: tuple[Evidence, ...] = ctx._cache[key]
         return cached
     event = ctx.event
+    picked: Iterable[LogLine]
     if isinstance(selector, str):
-        search = _compiled(selector).search
-        picked = (line for line in event.lines if search(line.text))
+        picked = _lines_matching(ctx, selector)
     else:
         wanted = set(selector(ctx))
         picked = (line for line in event.lines if line.number in wanted)
@@ -121,6 +257,40 @@ def fact_evidence(ctx: FactContext, name: str, limit: int = 6) -> tuple[Evidence
     )
     ctx._cache[key] = evidence
     return evidence
+
+
+def _lines_matching(ctx: FactContext, selector: str) -> Iterator[LogLine]:
+    """The event's lines in which ``selector`` matches (``re.search``), in order.
+
+    Every match holds one of the selector's literals (``literals.py``): the lines that do
+    are found by ``str.find`` in the report's text, and only those are searched by the
+    regex (which would take ~100 µs to pass over a whole report that lacks it)."""
+    lines = ctx.event.lines
+    search = _compiled(selector).search
+    literals = required_literals(selector)
+    if literals is None:
+        yield from (line for line in lines if search(line.text))
+        return
+    text, starts = _report_text(ctx)
+    holding: set[int] = set()
+    for literal in literals:
+        position = text.find(literal)
+        while position >= 0:
+            index = bisect.bisect_right(starts, position) - 1
+            holding.add(index)
+            position = text.find(literal, starts[index + 1])
+    yield from (lines[i] for i in sorted(holding) if search(lines[i].text))
+
+
+def _report_text(ctx: FactContext) -> tuple[str, list[int]]:
+    """The event's line texts joined by newlines, and the offset of each line there (and
+    of the end)."""
+    cached: tuple[str, list[int]] | None = ctx._cache.get("report text")
+    if cached is None:
+        texts = [line.text for line in ctx.event.lines]
+        starts = list(itertools.accumulate((len(t) + 1 for t in texts), initial=0))
+        cached = ctx._cache["report text"] = ("\n".join(texts), starts)
+    return cached
 
 
 @functools.cache
@@ -1012,19 +1182,13 @@ def kills_in_event(ctx: FactContext) -> int:
     return len({kill.pid for kill in ctx.event.kills})
 
 
-def _same_log(ctx: FactContext) -> list[OomEvent]:
-    path = ctx.event.source.path
-    return [e for e in ctx.others if e.source.path == path and e is not ctx.event]
-
-
 @fact(unit="count", lines=_KILL)
 def same_comm_kills(ctx: FactContext) -> int | None:
     """Kills of a task with the victim's name in the whole log (this one included)."""
     comm = victim_comm(ctx)
     if comm is None:
         return None
-    others = sum(1 for e in _same_log(ctx) if e.victim is not None and e.victim.comm == comm)
-    return 1 + others
+    return 1 + ctx.log.kills_of(ctx.event, comm)
 
 
 def _seconds_apart(a: OomEvent, b: OomEvent) -> float | None:
@@ -1046,16 +1210,10 @@ def _seconds_apart(a: OomEvent, b: OomEvent) -> float | None:
 def oom_events_nearby(ctx: FactContext) -> int | None:
     """OOM reports (kills, no-kill reports, panics) in the same log within 10 minutes of
     this one, this one included (None when the log has no time stamps)."""
-    kinds = {EventKind.OOM_KILL, EventKind.OOM_NO_KILL, EventKind.OOM_PANIC}
     own = ctx.event.time
     if own.uptime_s is None and not own.wallclock:
         return None
-    count = 1
-    for other in _same_log(ctx):
-        apart = _seconds_apart(ctx.event, other)
-        if other.kind in kinds and apart is not None and apart <= KILL_LOOP_WINDOW_S:
-            count += 1
-    return count
+    return 1 + ctx.log.storms_near(ctx.event, KILL_LOOP_WINDOW_S)
 
 
 # --------------------------------------------------------------------------- memory state

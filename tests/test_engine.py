@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from oomlens.api import analyze_text
 from oomlens.cli import app
 from oomlens.engine import RuleSetError, evaluate, explain_event, load_rules
-from oomlens.facts import FACTS, FactContext, value_of
+from oomlens.facts import FACTS, FactContext, LogEvents, value_of
 from oomlens.model import PRIMARY_CAUSES, Cause, Replay
 from oomlens.serialize import findings_to_json
 from oomlens.synth import ERAS, KINDS, random_report, render
@@ -326,7 +326,9 @@ def test_docs_fact_table_is_current() -> None:
 
 def context(log: str, replay: Replay | None = None) -> FactContext:
     events = analyze_text(log).events
-    return FactContext(event=events[0], replay=replay or Replay(steps=()), others=events[1:])
+    return FactContext(
+        event=events[0], replay=replay or Replay(steps=()), log=LogEvents.of(events[1:])
+    )
 
 
 def memcg_log(limit_path: str, task_path: str) -> str:
