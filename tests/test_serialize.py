@@ -1,0 +1,49 @@
+"""Event lines of the JSON document: orjson's text and json's must read back the same."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from oomlens import serialize
+from oomlens.api import analyze_paths
+from oomlens.serialize import compact_json, json_chunks
+
+
+def test_orjson_is_used_where_installed() -> None:
+    pytest.importorskip("orjson")
+    assert serialize._orjson is not None
+    assert compact_json({"a": [1, 2.5, None, "é"]}) == '{"a":[1,2.5,null,"é"]}'
+
+
+def test_the_corpus_document_reads_the_same_with_and_without_orjson(
+    corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("orjson")
+    logs = sorted(p for p in corpus_dir.rglob("*") if p.suffix in (".log", ".txt"))
+    analysis = analyze_paths([str(p) for p in logs], jobs=1)
+    fast = "".join(json_chunks(analysis))
+    monkeypatch.setattr(serialize, "_orjson", None)
+    plain = "".join(json_chunks(analysis))
+    assert fast != plain  # not the same writer: spacing differs
+    assert json.loads(fast) == json.loads(plain)
+    # one event per line, none empty
+    events = fast.split('\n "events": [\n', 1)[1].split("\n ],\n", 1)[0].split("\n")
+    assert len(events) == len(analysis.events) > 30
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"huge": 10**30, "negative": -(10**25)},  # beyond 64 bits: orjson refuses
+        {"text": "bad \udcff byte"},  # a lone surrogate: orjson refuses
+        {"nested": [{"k": 2**64}]},
+        {1: "an int key"},  # orjson writes it too, as json does
+    ],
+)
+def test_odd_values_are_written_as_json_writes_them(value: dict[object, object]) -> None:
+    text = compact_json(value)
+    assert "\n" not in text
+    assert text == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
