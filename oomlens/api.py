@@ -11,6 +11,7 @@ import gc
 import io
 import itertools
 import os
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -47,6 +48,8 @@ from .splitter import (
 from .transform import build_event
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
     from .engine import RuleSet
     from .facts import LogEvents
 
@@ -350,7 +353,7 @@ def _explained_slices(
         return
     import multiprocessing
     from collections import deque
-    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     _INHERITED = (events, log, rules)
@@ -493,31 +496,131 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def split_pieces(path: str, size: int, parts: int) -> list[tuple[int, int]]:
+def split_pieces(
+    path: str, size: int, parts: int, found: Sequence[hits.Hit] | None = None
+) -> list[tuple[int, int]]:
     """Byte ranges covering a plain file, cut at quiet line starts (no report straddles one).
 
-    Where no quiet point is found near a target the pieces on both sides are merged.
+    The work is in the reports, not in the bytes between them: with the finder's hits the
+    pieces get equal shares of the hits (and the quiet points are read off the hits), else
+    of the bytes. Where no quiet point is found near a target the pieces on both sides are
+    merged.
     """
+    if found:
+        targets = [found[len(found) * k // parts][0] for k in range(1, parts)]
+    else:
+        targets = [size * k // parts for k in range(1, parts)]
     cuts = [0]
-    for k in range(1, parts):
-        target = size * k // parts
-        for attempt in range(_SPLIT_TRIES):
-            start = target + attempt * _SPLIT_WINDOW
-            if start + 2 * QUIET_BYTES >= size:
-                break
-            with open_range(path, start, min(size, start + _SPLIT_WINDOW)) as window:
-                cut = quiet_split_point(window.read(_SPLIT_WINDOW), start)
-            if cut is not None:
-                if cut > cuts[-1]:
-                    cuts.append(cut)
-                break
+    with open(path, "rb", buffering=0) as raw:
+        for target in targets:
+            if found is not None:
+                cut = _quiet_cut_between_hits(raw.fileno(), found, max(target, cuts[-1]), size)
+            else:
+                cut = _quiet_cut_in_windows(raw.fileno(), target, size)
+            if cut is not None and cut > cuts[-1]:
+                cuts.append(cut)
     cuts.append(size)
     return list(zip(cuts, cuts[1:], strict=False))
 
 
+def _quiet_cut_in_windows(fd: int, target: int, size: int) -> int | None:
+    """The first quiet line start the scanner's own patterns find at or after ``target``."""
+    for attempt in range(_SPLIT_TRIES):
+        start = target + attempt * _SPLIT_WINDOW
+        if start + 2 * QUIET_BYTES >= size:
+            break
+        cut = quiet_split_point(os.pread(fd, _SPLIT_WINDOW, start), start)
+        if cut is not None:
+            return cut
+    return None
+
+
+_LINE_PROBE = 64 << 10  # read around a hit to find the ends of its line
+
+
+def _quiet_cut_between_hits(
+    fd: int, found: Sequence[hits.Hit], target: int, size: int
+) -> int | None:
+    """The first line start at or after ``target`` that lies ``QUIET_BYTES`` from the lines
+    of the hits on either side (every anchor lies on a line holding a hit), or None within
+    the distance the window search would try. A hit whose line is longer than
+    ``_LINE_PROBE`` ends no gap: its anchor might lie anywhere on it."""
+    index = bisect.bisect_left(found, (target,))
+    previous_end = _line_end(fd, found[index - 1][0]) if index > 0 else 0
+    limit = target + _SPLIT_TRIES * _SPLIT_WINDOW
+    while previous_end is None or previous_end <= limit:
+        following = found[index][0] if index < len(found) else size
+        if previous_end is not None:
+            following_start = _line_start(fd, following) if index < len(found) else size
+            at = max(target, previous_end + QUIET_BYTES)
+            if following_start is not None and at + QUIET_BYTES < following_start:
+                probe = os.pread(fd, _LINE_PROBE, at - 1)
+                newline = probe.find(b"\n")
+                if newline >= 0 and following_start - (at + newline) >= QUIET_BYTES:
+                    return at + newline  # the line start after that newline
+        if index >= len(found):
+            return None
+        previous_end = _line_end(fd, following)
+        index += 1
+    return None
+
+
+def _line_end(fd: int, offset: int) -> int | None:
+    """The offset of the newline ending the line that holds ``offset`` (None: too far)."""
+    probe = os.pread(fd, _LINE_PROBE, offset)
+    newline = probe.find(b"\n")
+    return offset + newline if newline >= 0 else None
+
+
+def _line_start(fd: int, offset: int) -> int | None:
+    """The start of the line that holds ``offset`` (None: too far back)."""
+    start = max(0, offset - _LINE_PROBE)
+    newline = os.pread(fd, offset - start, start).rfind(b"\n")
+    if newline < 0:
+        return 0 if start == 0 else None
+    return start + newline + 1
+
+
+_PieceResult = tuple[list[OomEvent], ScanStats, list[Diagnostic]]
+_PieceArgs = tuple[str, int, int, int, list[hits.Hit] | None, int]
+
+
+class _PieceQueue:
+    """Piece indexes handed out from both ends: to this process from the front, to the
+    workers from the back, the next one as soon as one of theirs is done."""
+
+    def __init__(self, pool: ProcessPoolExecutor, jobs_args: Sequence[_PieceArgs]) -> None:
+        self.pool, self.jobs_args = pool, jobs_args
+        self.front, self.back = 0, len(jobs_args)
+        self.lock = threading.Lock()
+        self.handed_out: dict[int, Future[_PieceResult]] = {}  # complete once front meets back
+
+    def take_front(self) -> int | None:
+        with self.lock:
+            if self.front >= self.back:
+                return None
+            self.front += 1
+            return self.front - 1
+
+    def hand_out(self, _done: object = None) -> None:
+        """Give a worker the last piece nobody has taken (a done-callback of its last)."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        with self.lock:
+            if self.front >= self.back:
+                return
+            try:
+                future = self.pool.submit(_scan_piece, *self.jobs_args[self.back - 1])
+            except (BrokenProcessPool, RuntimeError):  # no worker left: this process scans it
+                return
+            self.back -= 1
+            self.handed_out[self.back] = future
+        future.add_done_callback(self.hand_out)
+
+
 def _scan_piece(
     path: str, start: int, end: int, year: int, found: list[hits.Hit] | None, first_line: int
-) -> tuple[list[OomEvent], ScanStats, list[Diagnostic]]:
+) -> _PieceResult:
     """One piece of a file, whose first line is ``first_line``; ``found``: the hits in it,
     their offsets relative to ``start``."""
     with open_range(path, start, end) as stream:
@@ -573,35 +676,60 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+_PIECES_PER_JOB = 8  # smaller pieces keep every process busy until the last one is done
+_MIN_PIECE_BYTES = 16 << 20
+
+
 def analyze_file_parallel(
     path: str, size: int, year: int, jobs: int
 ) -> tuple[list[OomEvent], SourceInfo, list[Diagnostic]]:
-    """Scan a large plain file in ``jobs`` processes; the same result as one stream."""
+    """Scan a large plain file in ``jobs`` processes; the same result as one stream.
+
+    The file is cut into a few pieces per process. This process scans them from the front
+    (its events need no pickling), the workers from the back, each taking the next piece
+    as soon as it finishes one; so all stay busy until the ends meet, however the reports
+    lie in the file, and a worker's events come back while the rest is still scanned."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
-    pieces = split_pieces(path, size, jobs)
-    if len(pieces) == 1:
-        return _analyze_with_finder(path, size, year)
     # one finder over the whole file, its hits shared out by piece
     finder = hits.start_finder(path)
     found = hits.hits_to_end(finder) if finder is not None else None
+    # with no hits to find quiet points by, each one costs reading megabytes: fewer pieces
+    per_job = _PIECES_PER_JOB if found is not None else 1
+    parts = max(jobs, min(jobs * per_job, size // _MIN_PIECE_BYTES))
+    pieces = split_pieces(path, size, parts, found)
+    if len(pieces) == 1:
+        with open_range(path, 0, size) as stream:
+            return analyze_stream(
+                stream, path, year=year, found=iter(found) if found is not None else None
+            )
     first_lines = _first_lines(path, [start for start, _ in pieces], found)
     jobs_args = [
         (path, start, end, year, _within(found, start, end), first_line)
         for (start, end), first_line in zip(pieces, first_lines, strict=True)
     ]
+    results: list[_PieceResult | None] = [None] * len(pieces)
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=len(pieces) - 1, mp_context=context) as pool:
-        futures = [pool.submit(_scan_piece, *args) for args in jobs_args[1:]]
-        # the first piece is scanned here: its events need no pickling
-        results = [_scan_piece(*jobs_args[0])]
+    with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=context) as pool:
+        queue = _PieceQueue(pool, jobs_args)
+        for _ in range(2 * (jobs - 1)):  # one running and one waiting in each worker
+            queue.hand_out()
+        while (index := queue.take_front()) is not None:
+            results[index] = _scan_piece(*jobs_args[index])
         with _collector_paused():
-            results += [future.result() for future in futures]
+            for index, future in queue.handed_out.items():
+                try:
+                    results[index] = future.result()
+                except BrokenProcessPool:  # a worker died (a signal, memory): scan it here
+                    results[index] = _scan_piece(*jobs_args[index])
     events: list[OomEvent] = []
     diagnostics: list[Diagnostic] = []
     stats = ScanStats()
-    for piece_events, piece_stats, piece_diagnostics in results:
+    for result in results:
+        assert result is not None  # every piece was scanned here or by a worker
+        piece_events, piece_stats, piece_diagnostics = result
         events.extend(piece_events)
         stats.lines += piece_stats.lines
         stats.envelopes.update(piece_stats.envelopes)

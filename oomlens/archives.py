@@ -32,12 +32,11 @@ from typing import IO, BinaryIO, cast
 import zstandard
 
 from .errors import ErrorLocation, InputError
+from .magic import HEAD_BYTES, JOURNAL_MAGIC, codec_of
 from .reader import (
     _DECODERS,
-    _JOURNAL_MAGIC,
     _READ_ERRORS,
     OpenedInput,
-    _codec_of,
     _CodecSource,
     _ExportParser,
     _FileSource,
@@ -250,7 +249,7 @@ def _decoded(
     """Undo gzip/bzip2/xz/zstd (by magic bytes) over a raw stream; at most ``limit`` bytes.
     Returns the decoded stream and the codec (None: not compressed)."""
     stream = stack.enter_context(_Stream(_FileSource(cast(io.RawIOBase, raw), owned=False), path))
-    codec = _codec_of(stream.peek(8))
+    codec = codec_of(stream.peek(HEAD_BYTES))
     if codec is not None:
         source: _Source = _ZstdSource(stream) if codec == "zstd" else _CodecSource(stream, codec)
         stream = stack.enter_context(_Stream(source, path, codec))
@@ -278,8 +277,8 @@ def open_log(
     as it is, a journal from an archive or compressed is spooled to a private temporary file.
     At most ``limit`` decompressed bytes are read."""
     stream, codec = _decoded(raw, path, stack, limit)
-    head = stream.peek(len(_JOURNAL_MAGIC))
-    if head.startswith(_JOURNAL_MAGIC):
+    head = stream.peek(len(JOURNAL_MAGIC))
+    if head.startswith(JOURNAL_MAGIC):
         journal = file_path if file_path is not None and codec is None else None
         chunks = _journalctl_chunks(journal or _spool(stream, path, stack), path, stack)
         kind = "journal"
@@ -372,7 +371,7 @@ def sniff_archive(stream: _Stream) -> str | None:
     head = stream.peek(_SNIFF_BYTES)
     if head.startswith(_ZIP_MAGIC):
         return "zip"
-    codec = _codec_of(head[:8])
+    codec = codec_of(head[:HEAD_BYTES])
     block = head[:512] if codec is None else _decode_head(head, codec)
     return "tar" if len(block) >= 512 and _tar_header(block) else None
 

@@ -106,8 +106,9 @@ def _analyze(
 ) -> None:
     from .api import analyze_paths, explained_json_chunks, usable_cpus
 
-    if rules:
-        _ruleset(rules)  # every problem in the user's rules, reported before any work
+    # every problem in the user's rules is reported before any work; the built-in rules are
+    # loaded now, while a finder started above still searches a large log
+    _ruleset(rules)
 
     fmt = output_format
     if fmt is None and output is not None:

@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import handoff
-from .reader import is_plain_head
+from .magic import HEAD_BYTES, is_plain_head
 
 # every line a HIT_PATTERNS regex matches holds one of these, and every line holding one of
 # these is matched ("ill(?:(?:ed)? process|(?<=kill)ing process)" is the middle three)
@@ -179,7 +179,7 @@ def prestart(paths: list[str]) -> None:
             continue
         try:
             with open(path, "rb") as source:
-                head = source.read(8)
+                head = source.read(HEAD_BYTES)
         except OSError:
             continue
         if not is_plain_head(head):

@@ -7,6 +7,8 @@ names (``_kib``, ``_pages``, ``_bytes``); ``None`` means the kernel did not prin
 
 from __future__ import annotations
 
+import itertools
+import re
 from dataclasses import dataclass, field, fields, is_dataclass
 from enum import StrEnum
 from operator import attrgetter
@@ -774,6 +776,26 @@ def _rebuild(cls: type, values: tuple[Any, ...]) -> Any:
     return _MAKERS[cls](*values)
 
 
+class _Rows:
+    """A tuple of model objects of one class, pickled as one list of their field values: an
+    event's hundreds of lines, tasks and buckets then cost the pickler no call each."""
+
+    __slots__ = ("element", "rows")
+
+    def __init__(self, element: type, rows: list[tuple[Any, ...]]) -> None:
+        self.element, self.rows = element, rows
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _unpack_rows, (self.element, self.rows)
+
+
+def _unpack_rows(element: type, rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+    return tuple(itertools.starmap(_MAKERS[element], rows))
+
+
+_TUPLE_OF = re.compile(r"tuple\[(\w+), \.\.\.\](?: \| None)?")
+
+
 def _built_fast(cls: type) -> None:
     """Pickle ``cls`` as (class, field values), rebuilt by a positional constructor, and
     give it an ``__init__`` that sets its slots directly (``fastinit.fast_init``).
@@ -781,14 +803,30 @@ def _built_fast(cls: type) -> None:
     The default for a frozen slotted dataclass sets each field with ``object.__setattr__``
     in Python and looks the fields up anew for every object; an event of a few hundred
     tasks and lines took milliseconds to unpickle, which made a second process slower than
-    none."""
-    names = tuple(f.name for f in fields(cls))
+    none. A field holding a tuple of model objects goes as ``_Rows``."""
+    specs = fields(cls)
+    names = tuple(f.name for f in specs)
     get = attrgetter(*names)
     single = len(names) == 1
+    packed: list[tuple[int, type, Any]] = []  # (field index, element class, its field getter)
+    for index, spec in enumerate(specs):
+        match = _TUPLE_OF.fullmatch(str(spec.type))
+        element = globals().get(match.group(1)) if match else None
+        if isinstance(element, type) and is_dataclass(element) and len(fields(element)) > 1:
+            packed.append((index, element, attrgetter(*(f.name for f in fields(element)))))
 
     def __reduce__(self: Any) -> tuple[Any, ...]:  # noqa: N807 - the pickle protocol's name
         values = get(self)
-        return _rebuild, (type(self), (values,) if single else values)
+        if single:
+            return _rebuild, (type(self), (values,))
+        if not packed:
+            return _rebuild, (type(self), values)
+        mixed = list(values)
+        for index, element, row in packed:
+            items = mixed[index]
+            if type(items) is tuple and items and all(type(i) is element for i in items):
+                mixed[index] = _Rows(element, [row(item) for item in items])
+        return _rebuild, (type(self), tuple(mixed))
 
     _MAKERS[cls] = positional(cls, names)
     cls.__reduce__ = __reduce__  # type: ignore[method-assign,assignment]

@@ -41,6 +41,7 @@ import zstandard
 
 from oomlens import handoff
 from oomlens.errors import ErrorLocation, InputError
+from oomlens.magic import HEAD_BYTES, JOURNAL_MAGIC, codec_of
 from oomlens.model import Diagnostic
 
 if TYPE_CHECKING:
@@ -50,11 +51,6 @@ __all__ = ["STDIN", "InputRef", "OpenedInput", "expand_inputs", "open_input"]
 
 STDIN = "-"  # the path that means standard input
 
-_GZIP_MAGIC = b"\x1f\x8b"
-_BZIP2_MAGIC = b"BZh"
-_XZ_MAGIC = b"\xfd7zXZ\x00"
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_JOURNAL_MAGIC = b"LPKSHHRH"
 
 _INPUT_CHUNK = 256 * 1024  # compressed bytes fed to a decompressor per call
 # Decompressed bytes per decompressor call: small enough to stay in CPU cache until copied
@@ -851,27 +847,10 @@ def _open_raw(path: str, stack: ExitStack) -> tuple[_Stream, float | None, bool]
     return stream, (info.st_mtime if regular else None), regular
 
 
-def is_plain_head(head: bytes) -> bool:
-    """Do these first bytes of a file start neither a compressed file nor a binary journal?"""
-    return _codec_of(head) is None and not head.startswith(_JOURNAL_MAGIC)
-
-
-def _codec_of(head: bytes) -> str | None:
-    if head.startswith(_GZIP_MAGIC):
-        return "gzip"
-    if head.startswith(_BZIP2_MAGIC):
-        return "bzip2"
-    if head.startswith(_XZ_MAGIC):
-        return "xz"
-    if head.startswith(_ZSTD_MAGIC) or (head[1:4] == b"\x2a\x4d\x18" and head[0] >> 4 == 5):
-        return "zstd"  # a zstd frame, or a skippable frame (pzstd starts with one)
-    return None
-
-
 def _open_decoded(path: str, stack: ExitStack) -> tuple[_Stream, str | None, float | None, bool]:
     """Open ``path`` and undo any compression: (stream, codec, mtime, is_regular_file)."""
     raw, mtime, regular = _open_raw(path, stack)
-    codec = _codec_of(raw.peek(8))
+    codec = codec_of(raw.peek(HEAD_BYTES))
     if codec is None:
         return raw, None, mtime, regular
     source: _Source = _ZstdSource(raw) if codec == "zstd" else _CodecSource(raw, codec)
@@ -880,9 +859,9 @@ def _open_decoded(path: str, stack: ExitStack) -> tuple[_Stream, str | None, flo
 
 def _open(path: str, stack: ExitStack) -> OpenedInput:
     stream, codec, mtime, regular = _open_decoded(path, stack)
-    head = stream.peek(len(_JOURNAL_MAGIC))  # raises if the compressed data is bad from the start
+    head = stream.peek(len(JOURNAL_MAGIC))  # raises if the compressed data is bad from the start
 
-    if head.startswith(_JOURNAL_MAGIC):
+    if head.startswith(JOURNAL_MAGIC):
         # journalctl needs a real, seekable file: spool stdin and compressed journals.
         journal_file = path if codec is None and regular else _spool(stream, path, stack)
         chunks = _journalctl_chunks(journal_file, path, stack)
@@ -1341,7 +1320,7 @@ def _sniff_log(path: str) -> str | None:
     with ExitStack() as stack:
         stream, codec, _mtime, _regular = _open_decoded(path, stack)
         head = stream.peek(_BINARY_SNIFF)[:_BINARY_SNIFF]
-    if head.startswith(_JOURNAL_MAGIC) or not _is_binary(head):
+    if head.startswith(JOURNAL_MAGIC) or not _is_binary(head):
         return None
     after = f" after {codec} decompression" if codec else ""
     return f"skipped: binary data{after}, not a log or journal"

@@ -28,14 +28,115 @@ def test_parallel_pieces_give_the_same_events_as_one_stream(tmp_path: Path) -> N
 
 def test_pieces_are_cut_at_quiet_line_starts(tmp_path: Path) -> None:
     log = tmp_path / "kern.log"
-    synth.write_log(log, size_bytes=16_000_000, reports=40, envelope="dmesg", seed=9)
+    synth.write_log(log, size_bytes=40_000_000, reports=8, envelope="dmesg", seed=9)
     data = log.read_bytes()
     pieces = split_pieces(str(log), len(data), 4)
-    assert pieces[0][0] == 0 and pieces[-1][1] == len(data)
+    assert len(pieces) >= 3 and pieces[0][0] == 0 and pieces[-1][1] == len(data)
     for (_, end), (start, _) in zip(pieces, pieces[1:], strict=False):
         assert end == start and data[start - 1 : start] == b"\n"
         around = data[max(0, start - QUIET_BYTES) : start + QUIET_BYTES]
         assert not any(pattern.search(around) for pattern in HIT_PATTERNS)
+
+
+def _hits(data: bytes) -> list[tuple[int, int]]:
+    """What a finder reports: each literal match's offset, with its line number."""
+    from oomlens.hits import HIT_LITERALS
+
+    found = set()
+    for literal in HIT_LITERALS:
+        at = data.find(literal)
+        while at >= 0:
+            found.add((at, data.count(b"\n", 0, at) + 1))
+            at = data.find(literal, at + 1)
+    return sorted(found)
+
+
+def test_pieces_cut_by_hits_are_quiet_and_share_the_hits(tmp_path: Path) -> None:
+    log = tmp_path / "kern.log"
+    synth.write_log(log, size_bytes=60_000_000, reports=12, envelope="dmesg", seed=4)
+    data = log.read_bytes()
+    found = _hits(data)
+    pieces = split_pieces(str(log), len(data), 6, found)
+    assert len(pieces) >= 4 and pieces[0][0] == 0 and pieces[-1][1] == len(data)
+    for (_, end), (start, _) in zip(pieces, pieces[1:], strict=False):
+        assert end == start and data[start - 1 : start] == b"\n"
+        around = data[max(0, start - QUIET_BYTES) : start + QUIET_BYTES]
+        assert not any(pattern.search(around) for pattern in HIT_PATTERNS)
+    shares = [sum(1 for offset, _ in found if start <= offset < end) for start, end in pieces]
+    assert max(shares) <= 2 * len(found) / len(pieces) + 20
+
+
+def test_a_long_line_after_a_hit_is_not_cut_near(tmp_path: Path) -> None:
+    """A hit's line longer than the probe: its anchor might lie anywhere on it, so the gap
+    after it is not used; the next quiet gap is."""
+    noise = b"Nov 25 12:00:00 h kernel: [    1.000000] noise\n" * (3 * QUIET_BYTES // 45)
+    data = (
+        b"Nov 25 12:00:00 h kernel: [    1.000000] oom-kill: "
+        + b"x" * (200 << 10)
+        + b"\n"
+        + noise
+        + b"Nov 25 12:00:00 h kernel: [    2.000000] oom-kill:constraint=x\n"
+        + noise
+    )
+    log = tmp_path / "kern.log"
+    log.write_bytes(data)
+    found = _hits(data)
+    pieces = split_pieces(str(log), len(data), 2, found)
+    (_, cut), _ = pieces
+    second_hit = found[1][0]
+    assert cut > second_hit + QUIET_BYTES  # not in the gap after the long line
+
+
+def test_many_pieces_in_workers_equal_one_stream(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pieces handed out from both ends, a few at a time, come back in file order."""
+    from oomlens import api
+
+    log = tmp_path / "kern.log"
+    synth.write_log(log, size_bytes=40_000_000, reports=10, envelope="syslog", seed=7)
+    size = log.stat().st_size
+    monkeypatch.setattr(api, "_MIN_PIECE_BYTES", 1 << 20)
+    assert len(split_pieces(str(log), size, 24, _hits(log.read_bytes()))) >= 6
+    monkeypatch.setenv("OOMLENS_HITS", "python")
+    single = analyze_paths([str(log)], jobs=1)
+    for finder in ("rg", "grep"):
+        monkeypatch.setenv("OOMLENS_HITS", finder)
+        events, info, diagnostics = analyze_file_parallel(str(log), size, 2026, 3)
+        assert [event_to_json(e) for e in events] == [event_to_json(e) for e in single.events]
+        assert info.lines == single.sources[0].lines
+        assert diagnostics == list(single.diagnostics)
+
+
+def test_pieces_of_a_worker_that_died_are_scanned_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed mid-scan (out of memory, a signal) costs time, not events."""
+    from oomlens import api
+
+    log = tmp_path / "kern.log"
+    synth.write_log(log, size_bytes=40_000_000, reports=10, envelope="syslog", seed=8)
+    size = log.stat().st_size
+    single = analyze_paths([str(log)], jobs=1)
+    parent = os.getpid()
+    scan = api._scan_piece
+    scanned_here: list[object] = []
+
+    def dying(*args: object) -> object:
+        if os.getpid() != parent:
+            os._exit(9)
+        scanned_here.append(args)
+        return scan(*args)  # type: ignore[arg-type]
+
+    dying.__qualname__ = dying.__name__ = "_scan_piece"  # workers look it up by name
+    dying.__module__ = api.__name__
+    monkeypatch.setattr(api, "_scan_piece", dying)
+    monkeypatch.setattr(api, "_MIN_PIECE_BYTES", 1 << 20)
+    events, info, _ = analyze_file_parallel(str(log), size, 2026, 2)
+    assert [event_to_json(e) for e in events] == [event_to_json(e) for e in single.events]
+    assert info.lines == single.sources[0].lines
+    pieces = split_pieces(str(log), size, 16, _hits(log.read_bytes()))
+    assert len(scanned_here) == len(pieces) >= 4  # the two handed out first too
 
 
 def test_a_panic_that_is_not_an_oom_is_not_an_event() -> None:
