@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, BinaryIO
 
-from . import hits
+from . import handoff, hits
 from .errors import InputError, OomlensError
 from .model import (
     Analysis,
@@ -712,7 +712,10 @@ def analyze_file_parallel(
     ]
     results: list[_PieceResult | None] = [None] * len(pieces)
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=context) as pool:
+    with (
+        handoff.helper_running(),  # the pool's manager thread reads the workers' results
+        ProcessPoolExecutor(max_workers=jobs - 1, mp_context=context) as pool,
+    ):
         queue = _PieceQueue(pool, jobs_args)
         for _ in range(2 * (jobs - 1)):  # one running and one waiting in each worker
             queue.hand_out()

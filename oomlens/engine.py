@@ -421,6 +421,7 @@ def _template_names(
             RuleProblem(path, line, 1, f"in {key!r}: Jinja syntax error: {exc.message}")
         )
         return []
+    _TEMPLATES.setdefault(source, env.from_string(tree))  # compiled now, in forks inherited
     names = sorted(meta.find_undeclared_variables(tree))
     unknown = [n for n in names if n not in FACTS]
     for unknown_name in unknown:
@@ -439,9 +440,16 @@ def _name_position(tree: nodes.Template, wanted: str) -> tuple[int, int]:
     return 1, 1
 
 
-@cache
+# rule texts compiled, by source: filled as the rules are loaded (they are parsed then
+# anyway), so the processes that explain in parallel do not each compile them again
+_TEMPLATES: dict[str, Template] = {}
+
+
 def _compiled(source: str) -> Template:
-    return _environment().from_string(source)
+    template = _TEMPLATES.get(source)
+    if template is None:
+        template = _TEMPLATES[source] = _environment().from_string(source)
+    return template
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -450,13 +458,26 @@ def _compiled(source: str) -> Template:
 def _render(source: str, values: Mapping[str, Any]) -> str:
     """Render a rule text; line breaks inside a paragraph become spaces (the TOML source is
     wrapped for reading, the output is reflowed by whoever shows it)."""
+    if "{" not in source:  # nothing to fill in (a third of the texts)
+        return _reflowed(source)
     try:
         text = _compiled(source).render(**values).strip()
     except (TemplateError, TypeError, ValueError) as exc:
         # a rule text that fails on an odd value must not stop the analysis of the log
         return f"(this text could not be rendered: {exc})"
-    paragraphs = re.split(r"\n\s*\n", text)
-    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
+    return _reflow(text)
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+
+
+def _reflow(text: str) -> str:
+    return "\n\n".join(" ".join(p.split()) for p in _PARAGRAPH_BREAK.split(text))
+
+
+@cache
+def _reflowed(source: str) -> str:
+    return _reflow(source.strip())
 
 
 def _finding(rule: Rule, ctx: FactContext, primary: bool) -> Finding:

@@ -7,12 +7,17 @@ it up only every 5 ms when asked (``sys.getswitchinterval``): each step of a hel
 that long. Measured here, gzip decompression of 1 GB in a thread beside a thread running
 Python code took 9.8 s at 5 ms and 1.8 s at 0.2 ms (1.1 s alone), the busy thread's pace
 unchanged. While a helper runs, the interval is 0.2 ms.
+
+A process pool's manager thread is such a helper too: it reads a worker's pickled events
+from a 64 KiB pipe, and the worker cannot write on while it waits.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 HELPER_SWITCH_S = 0.0002
 
@@ -38,3 +43,12 @@ def helper_stopped() -> None:
         _helpers -= 1
         if _helpers == 0:
             sys.setswitchinterval(_saved)
+
+
+@contextmanager
+def helper_running() -> Iterator[None]:
+    helper_started()
+    try:
+        yield
+    finally:
+        helper_stopped()

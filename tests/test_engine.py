@@ -428,3 +428,20 @@ def test_a_text_failing_on_an_odd_value_does_not_stop_the_analysis(tmp_path: Pat
     findings = explain_event(event, Replay(steps=()), (), load_rules([tmp_path]))
     site = next(f for f in findings if f.rule_id == "SITE002")
     assert site.explanation.startswith("(this text could not be rendered:")
+
+
+def test_texts_with_nothing_to_fill_in_read_as_jinja_renders_them() -> None:
+    """Texts without ``{`` skip the template engine; the result must be the same."""
+    from oomlens.engine import _compiled, _reflow, _render
+
+    ruleset = load_rules()
+    texts = [
+        text
+        for rule in (*ruleset.rules, ruleset.fallback)
+        if rule is not None
+        for text in (rule.title, rule.explanation, rule.remedy)
+        if "{" not in text
+    ]
+    assert len(texts) > 10
+    for text in texts:
+        assert _render(text, {}) == _reflow(_compiled(text).render().strip())
