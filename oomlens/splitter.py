@@ -48,6 +48,7 @@ _NO_MORE_HITS = 1 << 62  # past the end of any stream
 _PROBE_BYTES = 8 << 10  # read at each step of a jump over lines, to find their newlines
 CHUNK_BYTES = 8 << 20
 JUMP_READ_BYTES = 1 << 20  # read size of a scanner that jumps between hits
+JUMP_BYTES = 384 << 10  # a jump reads the KEEP_BYTES before a hit and the report after it
 KEEP_BYTES = 256 << 10  # tail kept across chunks so a back walk can reach into it
 MAX_LINE_BYTES = 1 << 20  # longer lines are counted and skipped, never decoded
 WRAPPED_NUMBER = "?"  # stands for a number a wrap cut in two (no number pattern reads it)
@@ -498,7 +499,7 @@ class Scanner:
             return None
         here = self.read_bytes - len(self.buf) + pos  # a line start: line self.line_at_pos
         self.stream.seek(target - 1)
-        data = self.stream.read(self.read_size)
+        data = self.stream.read(JUMP_BYTES)
         start = data.find(b"\n") + 1  # the first line start at or after target
         if 0 < start <= hit - (target - 1) and not self._long_line_between(
             here, target - 1 + start
