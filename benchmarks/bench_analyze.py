@@ -253,6 +253,8 @@ def bench(args: argparse.Namespace) -> int:
             f">= {TARGET_MB_S:.0f} MB/s",
             rate >= TARGET_MB_S and plain.returncode == 0,
         )
+        if len(runs) > 1:  # this machine's speed varies between runs: show the spread
+            row("  every run: " + " ".join(f"{r.seconds:.2f}" for r in runs) + " s")
         row("  ratio oomlens / cat", f"{plain.seconds / max(cat.seconds, 1e-9):.1f}x")
         if rg is not None:
             row("  ratio oomlens / rg", f"{plain.seconds / max(rg.seconds, 1e-9):.1f}x")
@@ -294,6 +296,8 @@ def bench(args: argparse.Namespace) -> int:
             f"<= {TARGET_GZ_RATIO}x zcat",
             None if ratio is None else ratio <= TARGET_GZ_RATIO and gzrun.returncode == 0,
         )
+        if len(gzruns) > 1:
+            row("  every run: " + " ".join(f"{r.seconds:.2f}" for r in gzruns) + " s")
         if ratio is not None:
             row("  ratio oomlens.gz / zcat", f"{ratio:.2f}x")
         gz_rss = max(r.maxrss_kib for r in gzruns) / 1024 * 1.048576
