@@ -7,6 +7,7 @@ Exit codes: 0 analysed (whether or not anything was found), 1 an input could not
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 from collections.abc import Iterable
 from enum import StrEnum
@@ -89,6 +90,7 @@ def analyze(
     """Find every OOM report in kernel logs, replay it and explain its cause."""
     from . import hits
 
+    _EXIT_WITHOUT_TEARDOWN.append(True)
     hits.prestart(paths)  # rg reads a large log while the rest of oomlens is imported
     try:
         _analyze(paths, output_format, output, jobs, max_bytes, rules)
@@ -371,11 +373,29 @@ def rules_facts(
         typer.echo(f"{spec.name}  [{spec.unit}]  {spec.doc}")
 
 
+# set by commands that leave nothing for the interpreter's exit to do (see main)
+_EXIT_WITHOUT_TEARDOWN: list[bool] = []
+
+
 def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except SystemExit as exc:
+        if not _EXIT_WITHOUT_TEARDOWN:
+            raise
+        # `analyze` closed its files and process pools itself; the interpreter's teardown
+        # would only free the analysis object by object (~0.15 s for a large log)
+        code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except OSError:  # a closed pipe: nothing more can be said
+            pass
+        os._exit(code)
 
 
 if __name__ == "__main__":
