@@ -271,15 +271,26 @@ def _lines_matching(ctx: FactContext, selector: str) -> Iterator[LogLine]:
     if literals is None:
         yield from (line for line in lines if search(line.text))
         return
-    text, starts = _report_text(ctx)
     holding: set[int] = set()
     for literal in literals:
+        holding.update(_lines_holding(ctx, literal))
+    yield from (lines[i] for i in sorted(holding) if search(lines[i].text))
+
+
+def _lines_holding(ctx: FactContext, literal: str) -> list[int]:
+    """Indexes of the event's lines holding ``literal`` (selectors share literals: found
+    once per event)."""
+    key = "holding:" + literal
+    found: list[int] | None = ctx._cache.get(key)
+    if found is None:
+        text, starts = _report_text(ctx)
+        found = ctx._cache[key] = []
         position = text.find(literal)
         while position >= 0:
             index = bisect.bisect_right(starts, position) - 1
-            holding.add(index)
+            found.append(index)
             position = text.find(literal, starts[index + 1])
-    yield from (lines[i] for i in sorted(holding) if search(lines[i].text))
+    return found
 
 
 def _report_text(ctx: FactContext) -> tuple[str, list[int]]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import fields, is_dataclass, replace
 from typing import Any
 
@@ -48,7 +49,7 @@ def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
         "events": [
             event_to_json(e, x) for e, x in zip(analysis.events, _explained(analysis), strict=True)
         ],
-        "incidents": [incident_to_json(i, analysis.events) for i in analysis.incidents],
+        "incidents": _incidents(analysis),
         "diagnostics": [
             {"path": d.path, "line": d.line, "message": d.message} for d in analysis.diagnostics
         ],
@@ -111,7 +112,7 @@ def document_chunks(
     yield ("\n ],\n" if count else "],\n") + after.replace(
         '"incidents": []',
         '"incidents": '
-        + _nested([incident_to_json(i, analysis.events) for i in analysis.incidents]),
+        + _nested(_incidents(analysis)),
         1,
     )
 
@@ -196,7 +197,10 @@ _PAIRS = frozenset({"extra", "swap_cache_stats"})
 
 
 _SCALARS = frozenset({int, str, float, bool, type(None)})
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # dataclass -> its field names, in order
+# annotations of fields whose values are JSON as they are, or lists of such
+_SCALAR_TYPES = re.compile(r"(?:int|str|float|bool|None)(?: \| (?:int|str|float|bool|None))*")
+_SCALAR_TUPLES = re.compile(r"tuple\[(?:int|str|float|bool), \.\.\.\]")
+_CONVERTERS: dict[type, Callable[[Any], dict[str, Any]]] = {}
 
 
 def _plain(value: Any, name: str = "") -> Any:
@@ -205,16 +209,39 @@ def _plain(value: Any, name: str = "") -> Any:
     kind = type(value)
     if kind in _SCALARS:  # most values: checked first, a memory state has thousands
         return value
-    names = _FIELD_NAMES.get(kind)
-    if names is None and is_dataclass(value) and not isinstance(value, type):
-        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(value))
-    if names is not None:
-        return {field_name: _plain(getattr(value, field_name), field_name) for field_name in names}
+    convert = _CONVERTERS.get(kind)
+    if convert is None and is_dataclass(value) and not isinstance(value, type):
+        convert = _CONVERTERS[kind] = _converter(kind)
+    if convert is not None:
+        return convert(value)
     if isinstance(value, tuple):
         if name in _PAIRS:
             return {key: _plain(item) for key, item in value}
         return [_plain(item) for item in value]
     return value
+
+
+def _converter(cls: type) -> Callable[[Any], dict[str, Any]]:
+    """``_plain`` for one dataclass, as one generated dict display: a field whose
+    annotation says it holds a scalar (or a tuple of them) is taken as it is (a list), only
+    the others go through ``_plain`` (a memory state has thousands of scalar fields)."""
+    items = []
+    for spec in fields(cls):
+        annotation = str(spec.type)
+        if spec.name in _PAIRS:
+            value = f"plain(value.{spec.name}, {spec.name!r})"
+        elif _SCALAR_TYPES.fullmatch(annotation):
+            value = f"value.{spec.name}"
+        elif _SCALAR_TUPLES.fullmatch(annotation):
+            value = f"list(value.{spec.name})"
+        else:
+            value = f"plain(value.{spec.name}, {spec.name!r})"
+        items.append(f"{spec.name!r}: {value}")
+    source = "def convert(value):\n    return {" + ", ".join(items) + "}\n"
+    scope: dict[str, Any] = {"plain": _plain}
+    exec(source, scope)  # noqa: S102 - built from the class's own field names only
+    convert: Callable[[Any], dict[str, Any]] = scope["convert"]
+    return convert
 
 
 def _memory(memory: MemoryState) -> dict[str, Any]:
@@ -373,9 +400,14 @@ def replay_to_json(replay: Replay) -> list[dict[str, Any]]:
     return out
 
 
-def incident_to_json(incident: Incident, events: Sequence[OomEvent]) -> dict[str, Any]:
-    """One incident; events are referred to by their index in the document's ``events``."""
-    index = {id(event): i for i, event in enumerate(events)}
+def _incidents(analysis: Analysis) -> list[dict[str, Any]]:
+    index = {id(event): i for i, event in enumerate(analysis.events)}
+    return [incident_to_json(incident, index) for incident in analysis.incidents]
+
+
+def incident_to_json(incident: Incident, index: Mapping[int, int]) -> dict[str, Any]:
+    """One incident; events are referred to by their index in the document's ``events``
+    (``index``: the ``id`` of each event there -> its position)."""
     return {
         "index": incident.index,
         "host": incident.host,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields, is_dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,3 +49,28 @@ def test_odd_values_are_written_as_json_writes_them(value: dict[object, object])
     text = compact_json(value)
     assert "\n" not in text
     assert text == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _plain_reference(value: Any, name: str = "") -> Any:
+    """The generic conversion the generated converters must agree with."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain_reference(getattr(value, f.name), f.name) for f in fields(value)}
+    if isinstance(value, tuple):
+        if name in serialize._PAIRS:
+            return {key: _plain_reference(item) for key, item in value}
+        return [_plain_reference(item) for item in value]
+    return value
+
+
+def test_generated_converters_agree_with_the_generic_conversion(corpus_dir: Path) -> None:
+    logs = sorted(p for p in corpus_dir.rglob("*") if p.suffix in (".log", ".txt"))
+    analysis = analyze_paths([str(p) for p in logs], jobs=1)
+    compared = 0
+    for event, explained in zip(analysis.events, analysis.explained, strict=True):
+        for value in (event.memory, event.call_trace, explained.replay, *event.kills):
+            if value is not None:
+                assert serialize._plain(value) == _plain_reference(value)
+                compared += 1
+    assert compared > 100
+    # every converter was generated from a class's own fields
+    assert all(is_dataclass(kind) for kind in serialize._CONVERTERS)
