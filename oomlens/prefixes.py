@@ -37,6 +37,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from oomlens.fastinit import positional
 from oomlens.model import Envelope, Prefix
 
 __all__ = ["parse_prefix"]
@@ -406,14 +407,15 @@ def _syslog_kernel(line: str, year: int | None) -> Prefix | None:
     wallclock = _rfc3164_clock(m["stamp"], time.localtime().tm_year if year is None else year)
     if wallclock is None:  # not a month (or a date) the general reader knows: let it say
         return None
-    return Prefix(
-        envelope=Envelope.SYSLOG,
-        text=_unhash(line[m.end() :]),
-        uptime_s=float(m["uptime"]),
-        wallclock=wallclock,
-        host=m["host"],
-        program="kernel",
+    text = _unhash(line[m.end() :])
+    return _syslog_kernel_prefix(
+        Envelope.SYSLOG, text, float(m["uptime"]), wallclock, m["host"], "kernel"
     )
+
+
+_syslog_kernel_prefix = positional(
+    Prefix, ("envelope", "text", "uptime_s", "wallclock", "host", "program")
+)
 
 
 def _from_word(line: str, year: int | None) -> Prefix | None:

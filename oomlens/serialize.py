@@ -111,8 +111,7 @@ def document_chunks(
     after = json.dumps(document, indent=1, ensure_ascii=False).split('\n "events": [],\n', 1)[1]
     yield ("\n ],\n" if count else "],\n") + after.replace(
         '"incidents": []',
-        '"incidents": '
-        + _nested(_incidents(analysis)),
+        '"incidents": ' + _nested(_incidents(analysis)),
         1,
     )
 
