@@ -177,3 +177,36 @@ def test_fast_init_keeps_objects_frozen_and_refuses_unknown_keywords() -> None:
     assert dataclasses.replace(line, number=3) == LogLine(
         path="p", number=3, text="t", envelope=Envelope.BARE
     )
+
+
+def test_made_objects_are_of_the_frozen_class_itself() -> None:
+    """A maker fills a draft and hands over an object of the model class: same type, same
+    hash and equality, still frozen, no trace of the draft."""
+    made = positional(Task, ("pid", "name"))(7, "java")
+    assert type(made) is Task
+    assert made == Task(pid=7, name="java") and hash(made) == hash(Task(pid=7, name="java"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.pid = 8  # type: ignore[misc]
+    assert not hasattr(made, "__dict__")
+
+
+def test_a_class_laid_out_otherwise_is_made_through_its_descriptors() -> None:
+    from oomlens.fastinit import _draft
+
+    @dataclasses.dataclass(frozen=True, slots=True, weakref_slot=True)
+    class Weak:
+        a: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Base:
+        a: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Derived(Base):
+        b: int = 0
+
+    assert _draft(Task) is not None
+    for cls in (Weak, Derived):
+        assert _draft(cls) is None
+        made = positional(cls, ("a",))(1)
+        assert type(made) is cls and made == cls(a=1)  # type: ignore[call-arg]
