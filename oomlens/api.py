@@ -13,7 +13,7 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, BinaryIO
@@ -408,20 +408,24 @@ def analyze_paths(
     jobs: int | None = None,
     explain: bool = True,
     rule_dirs: Sequence[str] = (),
+    alongside: Callable[[], object] | None = None,
 ) -> Analysis:
     """Analyse files, directories and ``-`` (stdin); a bad input never stops the others.
 
     ``jobs``: processes for scanning one large plain file (default: the usable CPUs).
     ``explain``: replay the events, run the rules (built-in plus ``rule_dirs``) and group
-    incidents.
+    incidents. ``alongside``: work for this process to do while worker processes start on
+    the pieces of a large file (called at most once, at the first such file): the
+    workers take over its share of the pieces.
     """
     refs, diagnostics = expand_inputs(paths)
+    todo = [alongside] if alongside is not None else []
     failed = [d.path for d in diagnostics]
     events: list[OomEvent] = []
     sources: list[SourceInfo] = []
     for ref in refs:
         try:
-            found, info, diags = _analyze_ref(ref, jobs or usable_cpus())
+            found, info, diags = _analyze_ref(ref, jobs or usable_cpus(), todo)
         except PartialInputError as exc:
             failed.append(ref.path)
             events.extend(exc.events)
@@ -447,13 +451,15 @@ def analyze_paths(
     return explain_analysis(analysis, rule_dirs=rule_dirs, jobs=jobs or usable_cpus())
 
 
-def _analyze_ref(ref: InputRef, jobs: int) -> tuple[list[OomEvent], SourceInfo, list[Diagnostic]]:
+def _analyze_ref(
+    ref: InputRef, jobs: int, todo: list[Callable[[], object]]
+) -> tuple[list[OomEvent], SourceInfo, list[Diagnostic]]:
     with open_input(ref) as opened:
         # a plain regular file (mtime is None for stdin and pipes) can be read in ranges
         if jobs > 1 and opened.compression is None and opened.mtime is not None:
             size = os.path.getsize(opened.path)
             if size >= PARALLEL_MIN_BYTES:
-                return analyze_file_parallel(opened.path, size, _year(opened.mtime), jobs)
+                return analyze_file_parallel(opened.path, size, _year(opened.mtime), jobs, todo)
         plain_file = opened.mtime is not None and opened.compression is None
         if plain_file and (size := os.path.getsize(opened.path)) >= hits.FINDER_MIN_BYTES:
             return _analyze_with_finder(opened.path, size, _year(opened.mtime))
@@ -681,7 +687,7 @@ _MIN_PIECE_BYTES = 16 << 20
 
 
 def analyze_file_parallel(
-    path: str, size: int, year: int, jobs: int
+    path: str, size: int, year: int, jobs: int, todo: list[Callable[[], object]] | None = None
 ) -> tuple[list[OomEvent], SourceInfo, list[Diagnostic]]:
     """Scan a large plain file in ``jobs`` processes; the same result as one stream.
 
@@ -719,6 +725,8 @@ def analyze_file_parallel(
         queue = _PieceQueue(pool, jobs_args)
         for _ in range(2 * (jobs - 1)):  # one running and one waiting in each worker
             queue.hand_out()
+        while todo:  # the caller's work, while the workers start (and take over pieces)
+            todo.pop()()
         while (index := queue.take_front()) is not None:
             results[index] = _scan_piece(*jobs_args[index])
         with _collector_paused():

@@ -108,9 +108,8 @@ def _analyze(
 ) -> None:
     from .api import analyze_paths, explained_json_chunks, usable_cpus
 
-    # every problem in the user's rules is reported before any work; the built-in rules are
-    # loaded now, while a finder started above still searches a large log
-    _ruleset(rules)
+    if rules:
+        _ruleset(rules)  # every problem in the user's rules, reported before any work
 
     fmt = output_format
     if fmt is None and output is not None:
@@ -121,7 +120,8 @@ def _analyze(
     chunks: Iterable[str]
     if fmt is OutputFormat.JSON:
         # explained and written a slice of events at a time, in processes when many
-        analysis = analyze_paths(paths, jobs=jobs, explain=False)
+        # the built-in rules load while the workers start on a large file
+        analysis = analyze_paths(paths, jobs=jobs, explain=False, alongside=_builtin_rules)
         json_text, later = explained_json_chunks(
             analysis, rule_dirs=rule_dirs, jobs=jobs or usable_cpus()
         )
@@ -286,6 +286,12 @@ rules_app = typer.Typer(
     help="Check and inspect the rule catalogue.",
 )
 app.add_typer(rules_app, name="rules")
+
+
+def _builtin_rules() -> None:
+    from .engine import load_rules
+
+    load_rules()  # cached for the explaining to come
 
 
 def _ruleset(dirs: list[Path] | None) -> RuleSet:

