@@ -172,8 +172,28 @@ def _alternation(classifier: _Classifier, first: str) -> re.Pattern[str]:
     return pattern
 
 
+# Reports of one machine repeat many lines word for word (stack frames, headings, idle
+# tasks' rows): a line seen before is classified by one dict lookup. Bounded, emptied when
+# full; long lines are rarely repeated and not kept.
+_SEEN: dict[str, str] = {}
+_SEEN_LINES = 8192
+_SEEN_LENGTH = 200
+
+
 def classify(text: str) -> str:
     """Name of the line family (grammar terminal) of one stripped logical line."""
+    family = _SEEN.get(text)
+    if family is None:
+        family = classify_fresh(text)
+        if len(text) <= _SEEN_LENGTH:
+            if len(_SEEN) >= _SEEN_LINES:
+                _SEEN.clear()
+            _SEEN[text] = family
+    return family
+
+
+def classify_fresh(text: str) -> str:
+    """``classify`` without its memory of lines seen (the tests compare the two)."""
     classifier = _classifier()
     if classifier.gate.search(text) is not None:
         for family in classifier.floating:
