@@ -289,9 +289,7 @@ app.add_typer(rules_app, name="rules")
 
 
 def _builtin_rules() -> None:
-    from .engine import load_rules
-
-    load_rules()  # cached for the explaining to come
+    _ruleset(None)  # cached for the explaining to come
 
 
 def _ruleset(dirs: list[Path] | None) -> RuleSet:
@@ -384,6 +382,7 @@ _EXIT_WITHOUT_TEARDOWN: list[bool] = []
 
 
 def main() -> None:
+    _EXIT_WITHOUT_TEARDOWN.clear()
     try:
         app()
     except KeyboardInterrupt:
