@@ -206,3 +206,28 @@ def test_an_explaining_process_that_dies_costs_nothing(
 
 def _dies(start: int, stop: int, as_json: bool) -> list[object]:
     os._exit(9)  # as the kernel's OOM killer would end it
+
+
+def test_work_alongside_runs_once_while_the_workers_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller's work runs in this process once the workers have their first pieces, at
+    the first large file only; the analysis is the same as without it."""
+    from oomlens import api
+
+    log = tmp_path / "kern.log"
+    synth.write_log(log, size_bytes=30_000_000, reports=8, envelope="syslog", seed=12)
+    other = tmp_path / "small.log"
+    other.write_text(log.read_text()[:20_000])
+    monkeypatch.setattr(api, "PARALLEL_MIN_BYTES", 1 << 20)
+    monkeypatch.setattr(api, "_MIN_PIECE_BYTES", 1 << 20)
+    calls: list[int] = []
+    with_work = analyze_paths(
+        [str(other), str(log), str(log)], jobs=2, explain=False, alongside=lambda: calls.append(1)
+    )
+    assert calls == [1]
+    plain = analyze_paths([str(other), str(log), str(log)], jobs=1, explain=False)
+    assert [event_to_json(e) for e in with_work.events] == [event_to_json(e) for e in plain.events]
+    calls.clear()
+    analyze_paths([str(other)], jobs=2, explain=False, alongside=lambda: calls.append(1))
+    assert calls == []  # no large file: nothing ran alongside
