@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from .fastinit import positional
 from .model import Constraint, OomEvent, RankedTask, Task
 
 __all__ = [
@@ -370,6 +371,13 @@ def score_for(points: int, algorithm: Algorithm, totalpages: int) -> int | None:
     return None
 
 
+# one per row of every task table explained: positional, as fast as the model's makers go
+_ranked = positional(
+    RankedTask,
+    ("pid", "name", "points", "score", "is_victim", "is_trigger", "eligible", "line"),
+)
+
+
 def rank_tasks(
     event: OomEvent,
     algorithm: Algorithm,
@@ -413,15 +421,15 @@ def rank_tasks(
             points = points_for(row, algorithm, totalpages, page_kib, bonus=bonus)
             if points is not None and not ignore_adj:
                 score = score_for(points, algorithm, totalpages)
-        ranked = RankedTask(
-            pid=task.pid,
-            name=task.name,
-            points=points if points is not None else 0,
-            score=score,
-            is_victim=task.pid == victim_pid,
-            is_trigger=task.pid == trigger_pid,
-            eligible=points is not None,
-            line=task.line,
+        ranked = _ranked(
+            task.pid,
+            task.name,
+            points if points is not None else 0,
+            score,
+            task.pid == victim_pid,
+            task.pid == trigger_pid,
+            points is not None,
+            task.line,
         )
         if points is None:
             key = (1, 0, index)
