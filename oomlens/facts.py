@@ -179,6 +179,10 @@ class LogEvents:
         of events held here, so none is reused while this lives.)"""
         return id(event) in self._ids
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # identities do not survive a copy: each process builds its own (forks inherit one)
+        raise TypeError("LogEvents is built in each process with LogEvents.of(events)")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FactContext:

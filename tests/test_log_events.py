@@ -3,8 +3,10 @@ they must count exactly what asking every other event of the log would count."""
 
 from __future__ import annotations
 
+import pickle
 from datetime import datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -88,3 +90,8 @@ def test_an_event_outside_every_indexed_log_has_no_neighbours() -> None:
     assert log.storms_near(event, KILL_LOOP_WINDOW_S) == 0
     assert log.kills_of(event, "java") == 0
     assert event not in log
+
+
+def test_the_index_is_not_copied_between_processes() -> None:
+    with pytest.raises(TypeError, match="built in each process"):
+        pickle.dumps(LogEvents.of([]))
