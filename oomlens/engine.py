@@ -171,7 +171,23 @@ def load_rules(extra_dirs: Iterable[str | Path] = ()) -> RuleSet:
     extras = tuple(Path(d) for d in extra_dirs)
     if not extras:
         return _builtin_rules()
-    return _load((_builtin_dir(), *extras))
+    # the CLI checks a user's rules before any work and explains with them after: the same
+    # files (by content) are parsed once
+    key = tuple(_rule_texts(directory) for directory in extras)
+    if _LAST_LOADED and _LAST_LOADED[0][0] == key:
+        return _LAST_LOADED[0][1]
+    rules = _load((_builtin_dir(), *extras))
+    _LAST_LOADED[:] = [(key, rules)]
+    return rules
+
+
+_LAST_LOADED: list[tuple[tuple[Any, ...], RuleSet]] = []  # user rules last loaded, by content
+
+
+def _rule_texts(directory: Path) -> tuple[str, tuple[tuple[str, bytes], ...] | None]:
+    if not directory.is_dir():
+        return str(directory), None
+    return str(directory), tuple((str(p), p.read_bytes()) for p in rule_files(directory))
 
 
 @cache

@@ -445,3 +445,13 @@ def test_texts_with_nothing_to_fill_in_read_as_jinja_renders_them() -> None:
     assert len(texts) > 10
     for text in texts:
         assert _render(text, {}) == _reflow(_compiled(text).render().strip())
+
+
+def test_the_same_user_rules_are_parsed_once_and_a_changed_file_again(tmp_path: Path) -> None:
+    rule = write_rule(tmp_path, "site", "SITE001_site.toml", good_rule("SITE001"))
+    first = load_rules([tmp_path])
+    assert load_rules([tmp_path]) is first  # checked by the CLI, then used to explain
+    rule.write_text(textwrap.dedent(good_rule("SITE001", priority=6)), encoding="utf-8")
+    changed = load_rules([tmp_path])
+    assert changed is not first
+    assert next(r for r in changed.rules if r.id == "SITE001").priority == 6
