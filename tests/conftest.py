@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from oomlens import synth
+from oomlens.api import analyze_paths
+from oomlens.model import Analysis
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_LOG = ROOT / "examples" / "kern.log"
@@ -32,6 +38,26 @@ def corpus_dir() -> Path:
     if not CORPUS_DIR.is_dir():
         pytest.skip(f"shared corpus not found at {CORPUS_DIR}")
     return CORPUS_DIR
+
+
+@pytest.fixture(scope="session")
+def corpus_analysis(corpus_dir: Path) -> Analysis:
+    """Every corpus log analysed and explained in one process, once per test session."""
+    logs = sorted(p for p in corpus_dir.rglob("*") if p.suffix in (".log", ".txt"))
+    return analyze_paths([str(p) for p in logs], jobs=1)
+
+
+def synthetic_reports(era: str, envelope: str = "dmesg") -> str:
+    """One synthetic report of every kind for ``era``, as a log (seeded by the era)."""
+    rng = random.Random(era)
+    texts = []
+    for kind in synth.KINDS:
+        report = synth.random_report(rng, era=era, kind=kind)
+        lines = synth.render(
+            report.records(), envelope, start_uptime=10.0, wallclock=datetime(2024, 1, 1)
+        )
+        texts.append("\n".join(lines))
+    return "\n".join(texts) + "\n"
 
 
 def _module_entry_point_works() -> bool:

@@ -9,6 +9,7 @@ import pytest
 
 from oomlens import synth
 from oomlens.api import analyze_file_parallel, analyze_paths, analyze_text, split_pieces
+from oomlens.model import Analysis
 from oomlens.serialize import event_to_json
 from oomlens.splitter import HIT_PATTERNS, QUIET_BYTES
 
@@ -87,19 +88,28 @@ def test_a_long_line_after_a_hit_is_not_cut_near(tmp_path: Path) -> None:
     assert cut > second_hit + QUIET_BYTES  # not in the gap after the long line
 
 
-def test_many_pieces_in_workers_equal_one_stream(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Pieces handed out from both ends, a few at a time, come back in file order."""
+@pytest.fixture
+def pieced_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Analysis]:
+    """A 40 MB log with its reports megabytes apart (quiet points all along), pieces of
+    1 MiB allowed, and the log's analysis in one process by the Python finder."""
     from oomlens import api
 
     log = tmp_path / "kern.log"
     synth.write_log(log, size_bytes=40_000_000, reports=10, envelope="syslog", seed=7)
-    size = log.stat().st_size
     monkeypatch.setattr(api, "_MIN_PIECE_BYTES", 1 << 20)
-    assert len(split_pieces(str(log), size, 24, _hits(log.read_bytes()))) >= 6
     monkeypatch.setenv("OOMLENS_HITS", "python")
     single = analyze_paths([str(log)], jobs=1)
+    monkeypatch.setenv("OOMLENS_HITS", "auto")
+    return log, single
+
+
+def test_many_pieces_in_workers_equal_one_stream(
+    pieced_log: tuple[Path, Analysis], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pieces handed out from both ends, a few at a time, come back in file order."""
+    log, single = pieced_log
+    size = log.stat().st_size
+    assert len(split_pieces(str(log), size, 24, _hits(log.read_bytes()))) >= 6
     for finder in ("rg", "grep"):
         monkeypatch.setenv("OOMLENS_HITS", finder)
         events, info, diagnostics = analyze_file_parallel(str(log), size, 2026, 3)
@@ -109,15 +119,13 @@ def test_many_pieces_in_workers_equal_one_stream(
 
 
 def test_pieces_of_a_worker_that_died_are_scanned_here(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pieced_log: tuple[Path, Analysis], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A worker killed mid-scan (out of memory, a signal) costs time, not events."""
     from oomlens import api
 
-    log = tmp_path / "kern.log"
-    synth.write_log(log, size_bytes=40_000_000, reports=10, envelope="syslog", seed=8)
+    log, single = pieced_log
     size = log.stat().st_size
-    single = analyze_paths([str(log)], jobs=1)
     parent = os.getpid()
     scan = api._scan_piece
     scanned_here: list[object] = []
@@ -131,7 +139,6 @@ def test_pieces_of_a_worker_that_died_are_scanned_here(
     dying.__qualname__ = dying.__name__ = "_scan_piece"  # workers look it up by name
     dying.__module__ = api.__name__
     monkeypatch.setattr(api, "_scan_piece", dying)
-    monkeypatch.setattr(api, "_MIN_PIECE_BYTES", 1 << 20)
     events, info, _ = analyze_file_parallel(str(log), size, 2026, 2)
     assert [event_to_json(e) for e in events] == [event_to_json(e) for e in single.events]
     assert info.lines == single.sources[0].lines

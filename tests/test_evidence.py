@@ -1,21 +1,19 @@
-"""A fact's evidence by regex is found by searching the report's text once; it must pick the
-same lines as searching each line alone."""
+"""A fact's evidence by regex is found through the literals every match holds; it must pick
+the same lines as searching each line alone."""
 
 from __future__ import annotations
 
 import itertools
-import random
 import re
 from dataclasses import replace
-from datetime import datetime
-from pathlib import Path
 
 import pytest
+from conftest import synthetic_reports
 
 from oomlens import synth
-from oomlens.api import analyze_paths, analyze_text
+from oomlens.api import analyze_text
 from oomlens.facts import FACTS, FactContext, _lines_matching, fact_evidence
-from oomlens.model import Evidence, OomEvent, Replay
+from oomlens.model import Analysis, Evidence, OomEvent, Replay
 
 SELECTORS = sorted({spec.lines for spec in FACTS.values() if isinstance(spec.lines, str)})
 EVIDENCE_LIMIT = 6
@@ -44,23 +42,13 @@ def test_there_are_regex_selectors() -> None:
     assert len(SELECTORS) >= 5
 
 
-def test_corpus_evidence_is_that_of_each_line(corpus_dir: Path) -> None:
-    logs = sorted(p for p in corpus_dir.rglob("*") if p.suffix in (".log", ".txt"))
-    events = analyze_paths([str(p) for p in logs], jobs=1, explain=False).events
-    assert_same_evidence(events)
+def test_corpus_evidence_is_that_of_each_line(corpus_analysis: Analysis) -> None:
+    assert_same_evidence(corpus_analysis.events)
 
 
 @pytest.mark.parametrize("era", synth.ERAS)
 def test_synthetic_evidence_is_that_of_each_line(era: str) -> None:
-    rng = random.Random(era)
-    texts = []
-    for kind in synth.KINDS:
-        report = synth.random_report(rng, era=era, kind=kind)
-        lines = synth.render(
-            report.records(), "dmesg", start_uptime=10.0, wallclock=datetime(2024, 1, 1)
-        )
-        texts.append("\n".join(lines))
-    assert_same_evidence(analyze_text("\n".join(texts) + "\n", explain=False).events)
+    assert_same_evidence(analyze_text(synthetic_reports(era), explain=False).events)
 
 
 @pytest.mark.parametrize(

@@ -134,18 +134,24 @@ def test_a_finder_that_dies_leaves_the_scanner_to_search(
         assert _analysis([plain], finder, monkeypatch) == expected, finder
 
 
+def _found_by(finder: str, path: Path) -> list[hits.Hit]:
+    """Every hit ``finder`` reports in the file ``path``."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OOMLENS_HITS", finder)
+        running = hits.start_finder(str(path))
+        assert running is not None
+        found = hits.hits_to_end(running)
+    assert found is not None
+    return found
+
+
 @needs_finders
 def test_finder_offsets_are_the_pattern_matches(tmp_path: Path) -> None:
     plain = tmp_path / "kern.log"
     _hostile_log(plain)
     data = plain.read_bytes()
     for finder in FINDERS:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("OOMLENS_HITS", finder)
-            finder = hits.start_finder(str(plain))
-            assert finder is not None
-            found = hits.hits_to_end(finder)
-        assert found is not None
+        found = _found_by(finder, plain)
         lines = {data.rfind(b"\n", 0, offset) + 1 for offset, _ in found}
         # each hit's line number is its line's, counted from 1
         assert all(line == data.count(b"\n", 0, offset) + 1 for offset, line in found)
@@ -353,12 +359,7 @@ def test_a_scan_jumps_between_numbered_hits(tmp_path: Path) -> None:
     assert len(expected) == 4
     assert any("longer than" in d.message for d in expected_stats.diagnostics)
     for finder in FINDERS:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("OOMLENS_HITS", finder)
-            running = hits.start_finder(str(log))
-            assert running is not None
-            found = hits.hits_to_end(running)
-        assert found is not None
+        found = _found_by(finder, log)
         blocks, stats, reads = _blocks(data, found)
         assert blocks == expected, finder
         assert stats.lines == expected_stats.lines == data.count(b"\n")

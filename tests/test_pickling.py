@@ -4,15 +4,13 @@ comes back must equal what went, every class, packed rows included."""
 from __future__ import annotations
 
 import pickle
-import random
-from datetime import datetime
 from multiprocessing.reduction import ForkingPickler
-from pathlib import Path
 
 import pytest
+from conftest import synthetic_reports
 
 from oomlens import synth
-from oomlens.api import analyze_paths, analyze_text
+from oomlens.api import analyze_text
 from oomlens.model import Analysis, LogLine, OomEvent, Task
 
 
@@ -20,26 +18,16 @@ def _roundtrip(value: object) -> object:
     return pickle.loads(bytes(ForkingPickler.dumps(value)))
 
 
-def test_corpus_analysis_survives_pickling(corpus_dir: Path) -> None:
-    logs = sorted(p for p in corpus_dir.rglob("*") if p.suffix in (".log", ".txt"))
-    analysis = analyze_paths([str(p) for p in logs], jobs=1)
-    back = _roundtrip(analysis)
+def test_corpus_analysis_survives_pickling(corpus_analysis: Analysis) -> None:
+    back = _roundtrip(corpus_analysis)
     assert isinstance(back, Analysis)
-    assert back == analysis
-    assert back.explained == analysis.explained and len(back.explained) > 30
+    assert back == corpus_analysis
+    assert back.explained == corpus_analysis.explained and len(back.explained) > 30
 
 
 @pytest.mark.parametrize("era", synth.ERAS)
 def test_synthetic_events_survive_pickling(era: str) -> None:
-    rng = random.Random(era)
-    texts = []
-    for kind in synth.KINDS:
-        report = synth.random_report(rng, era=era, kind=kind)
-        lines = synth.render(
-            report.records(), "syslog", start_uptime=5.0, wallclock=datetime(2024, 3, 1)
-        )
-        texts.append("\n".join(lines))
-    events = analyze_text("\n".join(texts) + "\n").events
+    events = analyze_text(synthetic_reports(era, "syslog")).events
     assert events and _roundtrip(events) == events
 
 

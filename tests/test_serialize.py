@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields, is_dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from oomlens import serialize
-from oomlens.api import analyze_paths
+from oomlens.model import Analysis
 from oomlens.serialize import compact_json, json_chunks
 
 
@@ -21,11 +20,10 @@ def test_orjson_is_used_where_installed() -> None:
 
 
 def test_the_corpus_document_reads_the_same_with_and_without_orjson(
-    corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+    corpus_analysis: Analysis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("orjson")
-    logs = sorted(p for p in corpus_dir.rglob("*") if p.suffix in (".log", ".txt"))
-    analysis = analyze_paths([str(p) for p in logs], jobs=1)
+    analysis = corpus_analysis
     fast = "".join(json_chunks(analysis))
     monkeypatch.setattr(serialize, "_orjson", None)
     plain = "".join(json_chunks(analysis))
@@ -62,9 +60,10 @@ def _plain_reference(value: Any, name: str = "") -> Any:
     return value
 
 
-def test_generated_converters_agree_with_the_generic_conversion(corpus_dir: Path) -> None:
-    logs = sorted(p for p in corpus_dir.rglob("*") if p.suffix in (".log", ".txt"))
-    analysis = analyze_paths([str(p) for p in logs], jobs=1)
+def test_generated_converters_agree_with_the_generic_conversion(
+    corpus_analysis: Analysis,
+) -> None:
+    analysis = corpus_analysis
     compared = 0
     for event, explained in zip(analysis.events, analysis.explained, strict=True):
         for value in (event.memory, event.call_trace, explained.replay, *event.kills):
