@@ -521,7 +521,7 @@ class Scanner:
             self.buf = data[start:]
             self.read_bytes = target - 1 + len(data)
             self.line_at_pos = number
-            self.stream.seek(self.read_bytes)
+            self.stream.seek(self.read_bytes)  # the probes for long lines moved it
             return passed
         self.no_jump_before = hit
         self.stream.seek(self.read_bytes)
