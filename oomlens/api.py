@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, BinaryIO
 
-from . import handoff, hits
+from . import handoff, hits, parsing
 from .errors import InputError, OomlensError
 from .model import (
     Analysis,
@@ -701,6 +701,7 @@ def analyze_file_parallel(
 
     # one finder over the whole file, its hits shared out by piece
     finder = hits.start_finder(path)
+    parsing.prepare()  # while the finder runs: the workers inherit what it builds
     found = hits.hits_to_end(finder) if finder is not None else None
     # with no hits to find quiet points by, each one costs reading megabytes: fewer pieces
     per_job = _PIECES_PER_JOB if found is not None else 1

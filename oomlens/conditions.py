@@ -27,7 +27,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from .errors import RuleError
-from .resources import grammar_path
+from .resources import grammar_path, load_lark
 
 # fact unit -> kind compared; units not listed compare as plain counts
 UNIT_KINDS: dict[str, str] = {
@@ -105,7 +105,8 @@ class Condition:
 
 @cache
 def _parser() -> Lark:
-    return Lark.open(str(grammar_path("condition.lark")), parser="lalr", maybe_placeholders=False)
+    text = grammar_path("condition.lark").read_text(encoding="utf-8")
+    return load_lark(text, parser="lalr", maybe_placeholders=False)
 
 
 def parse(text: str) -> Tree[Token]:

@@ -27,7 +27,7 @@ from lark.lexer import Lexer
 
 from .errors import ParseError
 from .firstchars import first_characters
-from .resources import grammar_path
+from .resources import grammar_path, load_lark
 
 OTHER = "OTHER"
 _EMPTY = ""
@@ -105,7 +105,12 @@ def _runs(lines: Sequence[str], families: Sequence[str]) -> Iterator[Token]:
 
 @cache
 def report_parser() -> Lark:
-    return Lark(_grammar_text(), parser="lalr", lexer=_LineLexer)
+    return load_lark(_grammar_text(), parser="lalr", lexer=_LineLexer)
+
+
+def prepare() -> None:
+    """Build the classifier now (from the grammar), so processes forked later inherit it."""
+    _classifier()
 
 
 @cache

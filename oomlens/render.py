@@ -1150,26 +1150,14 @@ def format_number(value: int | float | None) -> str:
 def _bytecode_cache() -> Any:
     """Compiled templates kept in the user's cache directory (compiling both templates costs
     ~0.2 s per process); none when that directory cannot be written."""
-    import os
-    from pathlib import Path
-
     import jinja2
 
     from . import __version__
+    from .resources import cache_dir
 
-    base = os.environ.get("OOMLENS_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "oomlens"
-    )
     # compiled code depends on the Environment's options (finalize) as well as the sources
-    directory = Path(base) / f"jinja-{__version__}-{_CODEGEN}"
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        probe = directory / ".probe"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError:
-        return None
-    return jinja2.FileSystemBytecodeCache(str(directory))
+    directory = cache_dir(f"jinja-{__version__}-{_CODEGEN}")
+    return None if directory is None else jinja2.FileSystemBytecodeCache(str(directory))
 
 
 _CODEGEN = "visible-controls"  # bump when Environment options that shape compiled code change
