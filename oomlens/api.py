@@ -341,6 +341,7 @@ def _explained_slices(
     results waiting here stay few. For JSON only text comes back: pickled events, replays
     and findings cost the parent more to rebuild than explaining them did."""
     global _INHERITED
+    from . import replay, serialize  # noqa: F401 - imported here, before any process forks
     from .facts import LogEvents
 
     log = LogEvents.of(events)

@@ -289,7 +289,9 @@ app.add_typer(rules_app, name="rules")
 
 
 def _builtin_rules() -> None:
-    _ruleset(None)  # cached for the explaining to come
+    from .engine import prepare_texts
+
+    prepare_texts(_ruleset(None))  # cached for the explaining processes to inherit
 
 
 def _ruleset(dirs: list[Path] | None) -> RuleSet:

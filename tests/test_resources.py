@@ -3,6 +3,7 @@ when it cannot be written. Each case runs a fresh interpreter, as a run of oomle
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -84,3 +85,41 @@ def test_cache_files_differ_by_grammar_and_options(
             load_lark(grammar, parser="lalr", maybe_placeholders=placeholders)
     assert len(list((tmp_path / "grammars").glob("*.lark"))) == 4
     assert load_lark('start: "y"', parser="lalr").parse("y").data == "start"
+
+
+_EXPLAIN_EXAMPLE = """
+import json, sys
+from oomlens.api import analyze_paths
+from oomlens.engine import load_rules, prepare_texts
+prepare_texts(load_rules())
+analysis = analyze_paths([sys.argv[1]])
+print(json.dumps([
+    [finding.title, finding.explanation, finding.remedy]
+    for explained in analysis.explained for finding in explained.findings
+]))
+"""
+
+
+def _explain(cache: Path) -> str:
+    example = Path(__file__).resolve().parents[1] / "examples" / "kern.log"
+    done = subprocess.run(
+        [sys.executable, "-c", _EXPLAIN_EXAMPLE, str(example)],
+        env={**os.environ, "OOMLENS_CACHE_DIR": str(cache)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_rule_texts_compiled_from_the_cache_read_the_same(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    uncached = _explain(blocker)
+    assert len(json.loads(uncached)) > 0
+    assert _explain(tmp_path / "cache") == uncached  # compiled, and kept
+    kept = list((tmp_path / "cache").glob("rule-texts-*/*"))
+    assert len(kept) > 20  # every rule text with something to fill in
+    assert _explain(tmp_path / "cache") == uncached  # read back
