@@ -185,13 +185,13 @@ def account_lines(
     in no event and no diagnostic would be lost silently: it gets a diagnostic of its own
     (appended to ``diagnostics``), so the three counts always add up to ``info.lines``.
     """
-    in_events = {
-        number
-        for event in events
-        if event.source.path == info.path
-        for line in event.lines
-        for number in range(line.number, line.last_number + 1)
-    }
+    in_events: set[int] = set()
+    for event in events:
+        if event.source.path == info.path:
+            in_events.update(line.number for line in event.lines)
+            for line in event.lines:
+                if line.continued:  # a line joined from several physical lines
+                    in_events.update(range(line.number + 1, line.last_number + 1))
     diagnosed = {d.line for d in diagnostics if d.path == info.path and 0 < d.line <= info.lines}
     lost = sorted(block_lines - in_events - diagnosed)
     for first, last in _runs_of(lost):  # one diagnostic per run of consecutive lines
