@@ -504,19 +504,26 @@ def usable_cpus() -> int:
 
 
 def split_pieces(
-    path: str, size: int, parts: int, found: Sequence[hits.Hit] | None = None
+    path: str,
+    size: int,
+    parts: int,
+    found: Sequence[hits.Hit] | None = None,
+    *,
+    jobs: int | None = None,
 ) -> list[tuple[int, int]]:
     """Byte ranges covering a plain file, cut at quiet line starts (no report straddles one).
 
     The work is in the reports, not in the bytes between them: with the finder's hits the
-    pieces get equal shares of the hits (and the quiet points are read off the hits), else
-    of the bytes. Where no quiet point is found near a target the pieces on both sides are
-    merged.
+    pieces get shares of the hits (and the quiet points are read off the hits), else of the
+    bytes. The shares are equal, or with ``jobs`` shrink toward where the processes meet
+    (``_cut_shares``). Where no quiet point is found near a target the pieces on both
+    sides are merged.
     """
+    shares = _cut_shares(parts, jobs) if jobs else [k / parts for k in range(1, parts)]
     if found:
-        targets = [found[len(found) * k // parts][0] for k in range(1, parts)]
+        targets = [found[min(len(found) - 1, int(len(found) * share))][0] for share in shares]
     else:
-        targets = [size * k // parts for k in range(1, parts)]
+        targets = [int(size * share) for share in shares]
     cuts = [0]
     with open(path, "rb", buffering=0) as raw:
         for target in targets:
@@ -528,6 +535,27 @@ def split_pieces(
                 cuts.append(cut)
     cuts.append(size)
     return list(zip(cuts, cuts[1:], strict=False))
+
+
+def _cut_shares(parts: int, jobs: int) -> list[float]:
+    """Where to cut ``parts`` pieces, as shares of the work: this process scans from the
+    front and the ``jobs - 1`` workers from the back, so they meet about ``1 / jobs`` in.
+    Piece sizes fall linearly toward that point on both sides, so whoever finishes first
+    waits at most for a small piece (with equal pieces it had waited up to two, 0.25 s)."""
+    meet = 1 / jobs
+    front = max(1, min(parts - 1, round(parts / jobs)))
+    back = parts - front
+    shares = []
+    done = 0
+    for weight in range(front, 1, -1):  # front pieces: front, front - 1, ..., 1 parts
+        done += weight
+        shares.append(meet * done / (front * (front + 1) / 2))
+    shares.append(meet)
+    done = 0
+    for weight in range(1, back):  # back pieces: 1, 2, ..., back parts
+        done += weight
+        shares.append(meet + (1 - meet) * done / (back * (back + 1) / 2))
+    return shares
 
 
 def _quiet_cut_in_windows(fd: int, target: int, size: int) -> int | None:
@@ -708,7 +736,7 @@ def analyze_file_parallel(
     # with no hits to find quiet points by, each one costs reading megabytes: fewer pieces
     per_job = _PIECES_PER_JOB if found is not None else 1
     parts = max(jobs, min(jobs * per_job, size // _MIN_PIECE_BYTES))
-    pieces = split_pieces(path, size, parts, found)
+    pieces = split_pieces(path, size, parts, found, jobs=jobs)
     if len(pieces) == 1:
         with open_range(path, 0, size) as stream:
             return analyze_stream(

@@ -67,6 +67,20 @@ def test_pieces_cut_by_hits_are_quiet_and_share_the_hits(tmp_path: Path) -> None
     assert max(shares) <= 2 * len(found) / len(pieces) + 20
 
 
+@pytest.mark.parametrize(("parts", "jobs"), [(2, 2), (5, 2), (16, 2), (24, 3), (64, 8)])
+def test_pieces_shrink_toward_where_the_processes_meet(parts: int, jobs: int) -> None:
+    from oomlens.api import _cut_shares
+
+    cuts = [0.0, *_cut_shares(parts, jobs), 1.0]
+    sizes = [b - a for a, b in zip(cuts, cuts[1:], strict=False)]
+    assert len(sizes) == parts and all(size > 0 for size in sizes)
+    assert pytest.approx(sum(sizes)) == 1
+    meet = cuts.index(pytest.approx(1 / jobs))  # a cut lies where they meet
+    front, back = sizes[:meet], sizes[meet:]
+    assert front == sorted(front, reverse=True) and back == sorted(back)
+    assert pytest.approx(sum(front)) == 1 / jobs
+
+
 def test_a_long_line_after_a_hit_is_not_cut_near(tmp_path: Path) -> None:
     """A hit's line longer than the probe: its anchor might lie anywhere on it, so the gap
     after it is not used; the next quiet gap is."""
@@ -142,7 +156,7 @@ def test_pieces_of_a_worker_that_died_are_scanned_here(
     events, info, _ = analyze_file_parallel(str(log), size, 2026, 2)
     assert [event_to_json(e) for e in events] == [event_to_json(e) for e in single.events]
     assert info.lines == single.sources[0].lines
-    pieces = split_pieces(str(log), size, 16, _hits(log.read_bytes()))
+    pieces = split_pieces(str(log), size, 16, _hits(log.read_bytes()), jobs=2)
     assert len(scanned_here) == len(pieces) >= 4  # the two handed out first too
 
 
