@@ -48,7 +48,8 @@ _NO_MORE_HITS = 1 << 62  # past the end of any stream
 _PROBE_BYTES = 8 << 10  # read at each step of a jump over lines, to find their newlines
 CHUNK_BYTES = 8 << 20
 JUMP_READ_BYTES = 1 << 20  # read size of a scanner that jumps between hits
-JUMP_BYTES = 384 << 10  # a jump reads the KEEP_BYTES before a hit and the report after it
+NEAR_BYTES = 16 << 10  # a jump lands this far before a hit, unless a back walk goes further
+AFTER_BYTES = 128 << 10  # and reads this much after the hit, for its report
 KEEP_BYTES = 256 << 10  # tail kept across chunks so a back walk can reach into it
 MAX_LINE_BYTES = 1 << 20  # longer lines are counted and skipped, never decoded
 WRAPPED_NUMBER = "?"  # stands for a number a wrap cut in two (no number pattern reads it)
@@ -267,6 +268,29 @@ def _seekable(stream: BinaryIO) -> bool:
         return stream.seekable()
     except (OSError, ValueError):
         return False
+
+
+def _back_walk(reader: LineReader, buf: bytes, floor: int, start: int) -> tuple[int, bool]:
+    """The earliest line start before ``buf[start]`` (a line start) that still looks like
+    part of the report, and whether the walk stopped only because it reached ``floor``."""
+    region_start = start
+    probe = start
+    unrelated = 0
+    steps = 0
+    while probe > floor and steps < MAX_BACK_LINES:
+        prev = max(buf.rfind(b"\n", floor, probe - 1) + 1, floor)
+        # the line number is not known yet; 0 is fine for a family probe
+        family = _family(reader.classify_physical(buf[prev : probe - 1], 0))
+        steps += 1
+        if family in (OTHER, _FOREIGN):
+            unrelated += 1
+            if unrelated > BACK_TOLERANCE:
+                return region_start, False
+        else:
+            unrelated = 0
+            region_start = prev
+        probe = prev
+    return region_start, probe <= floor and steps < MAX_BACK_LINES
 
 
 def _family(lines: list[ClassifiedLine]) -> str:
@@ -500,32 +524,46 @@ class Scanner:
         """Seek to a line start shortly before the next found hit, when it lies beyond what
         has been read; the number of lines passed over (from ``buf[pos]``), or None when
         the scan must read on instead (no hit ahead, a long line may lie between, or the
-        hit's own line starts before the window)."""
+        hit's own line starts before the window).
+
+        It lands ``NEAR_BYTES`` before the hit, or ``KEEP_BYTES`` before when the back walk
+        from the hit would reach past the nearer point: nearly every jump reads and counts
+        16 KiB before its hit, not 256 KiB, and lands where the far one would have."""
         hit, hit_line = self.next_found, self.next_found_line
-        target = hit - KEEP_BYTES  # a back walk reaches this far before a hit
-        if hit >= _NO_MORE_HITS or target <= max(self.read_bytes, self.no_jump_before):
+        if hit >= _NO_MORE_HITS:
             return None
         here = self.read_bytes - len(self.buf) + pos  # a line start: line self.line_at_pos
-        self.stream.seek(target - 1)
-        data = self.stream.read(JUMP_BYTES)
-        start = data.find(b"\n") + 1  # the first line start at or after target
-        if 0 < start <= hit - (target - 1) and not self._long_line_between(
-            here, target - 1 + start
-        ):
-            number = hit_line - data.count(b"\n", start, hit - (target - 1))
+        for keep in (NEAR_BYTES, KEEP_BYTES):
+            target = hit - keep  # the window starts at the first line start after target
+            if target <= max(self.read_bytes, self.no_jump_before):
+                break
+            self.stream.seek(target - 1)
+            data = self.stream.read(keep + AFTER_BYTES)
+            start = data.find(b"\n") + 1  # the first line start at or after target
+            at = hit - (target - 1)  # the hit's offset in data
+            if not 0 < start <= at or self._long_line_between(here, target - 1 + start):
+                if keep == KEEP_BYTES:
+                    self.no_jump_before = hit
+                continue
+            if keep < KEEP_BYTES and self._walks_back_to(data, start, at):
+                continue
+            number = hit_line - data.count(b"\n", start, at)
             passed = number - self.line_at_pos
             self._check_numbers(passed)
             if passed < 0:
-                self.stream.seek(self.read_bytes)
-                return None
+                break
             self.buf = data[start:]
             self.read_bytes = target - 1 + len(data)
             self.line_at_pos = number
             self.stream.seek(self.read_bytes)  # the probes for long lines moved it
             return passed
-        self.no_jump_before = hit
         self.stream.seek(self.read_bytes)
         return None
+
+    def _walks_back_to(self, data: bytes, floor: int, at: int) -> bool:
+        """Would the back walk from the line holding ``data[at]`` reach ``floor``?"""
+        start = data.rfind(b"\n", floor, at) + 1 or floor
+        return _back_walk(self.reader, data, floor, start)[1]
 
     def _long_line_between(self, start: int, stop: int) -> bool:
         """Might a line longer than ``MAX_LINE_BYTES`` lie in stream bytes [start, stop)?
@@ -570,25 +608,7 @@ class Scanner:
 
     def _walk_back(self, floor: int, start: int) -> int:
         """Earliest line start before ``start`` that still looks like part of the report."""
-        region_start = start
-        probe = start
-        unrelated = 0
-        steps = 0
-        while probe > floor and steps < MAX_BACK_LINES:
-            prev = self.buf.rfind(b"\n", floor, probe - 1) + 1
-            prev = max(prev, floor)
-            # the line number is not known yet; 0 is fine for a family probe
-            family = _family(self._physical(prev, probe - 1, 0))
-            steps += 1
-            if family in (OTHER, _FOREIGN):
-                unrelated += 1
-                if unrelated > BACK_TOLERANCE:
-                    break
-            else:
-                unrelated = 0
-                region_start = prev
-            probe = prev
-        return region_start
+        return _back_walk(self.reader, self.buf, floor, start)[0]
 
     def _walk_forward(self, pos: int, hit_start: int) -> tuple[Region, int]:
         lines: list[ClassifiedLine] = []

@@ -370,6 +370,36 @@ def test_a_scan_jumps_between_numbered_hits(tmp_path: Path) -> None:
         assert read < last // 3, (finder, read, last)
 
 
+@needs_finders
+def test_a_jump_lands_far_enough_back_for_a_report_whose_first_hit_comes_late(
+    tmp_path: Path,
+) -> None:
+    """A report whose header was lost starts with lines no finder matches (here 40 KiB of
+    free-page lists): the jump to its first hit lands far enough back to keep them all."""
+    from oomlens.splitter import NEAR_BYTES
+
+    prefix = "Nov 25 12:00:01 h kernel: [  100.000000] "
+    buddy = "Node 0 Normal: 17*4kB (UME) 24*8kB (UME) 9*16kB (UM) 3*32kB (M) 0*64kB = 508kB"
+    report = [f"{prefix}{buddy}" for _ in range(500)] + [
+        f"{prefix}[  pid  ]   uid  tgid total_vm      rss nr_ptes swapents oom_score_adj name",
+        f"{prefix}[ 4242]  1000  4242  2031087  1978123    3900        0             0 leaky",
+        f"{prefix}Out of memory: Kill process 4242 (leaky) score 943 or sacrifice child",
+        f"{prefix}Killed process 4242 (leaky) total-vm:8124348kB, anon-rss:7912492kB, file-rss:0kB",
+    ]
+    assert sum(len(line) + 1 for line in report[:500]) > 2 * NEAR_BYTES
+    noise = [f"Nov 25 12:00:00 h app[7]: request {n} served" for n in range(60_000)]
+    data = "\n".join([*noise, *report, *noise, *report, *noise, ""]).encode()
+    log = tmp_path / "kern.log"
+    log.write_bytes(data)
+    expected, expected_stats, _ = _blocks(data, None)
+    assert len(expected) == 2
+    assert all(len(block) == len(report) for block in expected)  # every buddy line kept
+    for finder in FINDERS:
+        blocks, stats, _ = _blocks(data, _found_by(finder, log))
+        assert blocks == expected, finder
+        assert stats.lines == expected_stats.lines
+
+
 def test_line_numbers_that_contradict_the_file_are_not_trusted(tmp_path: Path) -> None:
     """Hits in the second half numbered lower than lines already passed (the file changed
     after the finder read it): the scan notices and counts the lines itself."""
