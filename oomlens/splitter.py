@@ -753,9 +753,11 @@ class Splitter:
         self.pending_gap = 0
         self.last: ClassifiedLine | None = None  # the last line fed, for rejoining wraps
 
-    def gap(self, count: int) -> Iterator[ReportBlock]:
+    # One line closes at most one report: feed, gap and finish return it, or None (a
+    # generator per line had cost more than the rest of feeding it).
+    def gap(self, count: int) -> ReportBlock | None:
         if count <= 0:
-            return
+            return None
         self.last = None
         self.pending_gap += count
         if self.pending_gap > MAX_PENDING_GAP:
@@ -763,9 +765,10 @@ class Splitter:
         if self.open is not None:
             self.open.gap += count
             if self.open.gap > MAX_GAP:
-                yield from self._close()
+                return self._close()
+        return None
 
-    def feed(self, item: ClassifiedLine) -> Iterator[ReportBlock]:
+    def feed(self, item: ClassifiedLine) -> ReportBlock | None:
         joined = join_wrapped(self.last, item) if self.last is not None else None
         if joined is not None and self._retract():
             item = joined
@@ -775,24 +778,25 @@ class Splitter:
         self.last = item
         line, family = item.line, item.family
         current = self.open
+        closed = None
         if current is not None and self._rebooted(current, line):
-            yield from self._close()
+            closed = self._close()
             current = None
         if family == "BOUNDARY":
             # another sysrq command or a boot banner: whatever was open has ended
-            yield from self._close()
+            closed = self._close() or closed
             self.pending.clear()
-            return
+            return closed
         if family in (OTHER, _FOREIGN):
             if current is not None:
                 current.gap += 1
                 if family == OTHER:
                     current.held.append(item)
                 if current.gap > MAX_GAP:
-                    yield from self._close()
+                    closed = self._close() or closed
             else:
-                yield from self.gap(1)
-            return
+                closed = self.gap(1) or closed
+            return closed
         if family in STARTS:
             # the header after a sysrq "Manual OOM execution" line continues its report
             continues = (
@@ -802,7 +806,7 @@ class Splitter:
                 and not (current.header or current.alloc_failure or current.ended)
             )
             if current is not None and not continues:
-                yield from self._close()
+                closed = self._close() or closed
                 current = None
             if current is None:
                 current = self._start(with_pending=False)
@@ -811,7 +815,7 @@ class Splitter:
             current.alloc_failure |= family == "ALLOC_FAILURE"
         elif family in ENDINGS:
             if current is not None and self._ends_before(current, family):
-                yield from self._close()
+                closed = self._close() or closed
                 current = None
             if current is None:
                 current = self._start(with_pending=True)
@@ -823,17 +827,18 @@ class Splitter:
                 and current.ended
                 and not (current.panicked and family in AFTER_PANIC)
             ):
-                yield from self._close()
+                closed = self._close() or closed
                 current = None
             if current is None:
                 self.pending.append(item)
                 self.pending_gap = 0
-                return
+                return closed
         self._append(current, item)
+        return closed
 
-    def finish(self) -> Iterator[ReportBlock]:
-        yield from self._close()
+    def finish(self) -> ReportBlock | None:
         self.pending.clear()
+        return self._close()
 
     # -- internals
     def _retract(self) -> bool:
@@ -898,17 +903,16 @@ class Splitter:
             current.last_uptime = item.line.uptime_s
         current.families.add(item.family)
 
-    def _close(self) -> Iterator[ReportBlock]:
+    def _close(self) -> ReportBlock | None:
         current = self.open
         self.open = None
-        if current is None:
-            return
-        if current.lines:
-            yield ReportBlock(
-                lines=tuple(item.line for item in current.lines),
-                families=tuple(item.family for item in current.lines),
-                dropped_lines=current.dropped,
-            )
+        if current is None or not current.lines:
+            return None
+        return ReportBlock(
+            lines=tuple(item.line for item in current.lines),
+            families=tuple(item.family for item in current.lines),
+            dropped_lines=current.dropped,
+        )
 
 
 def split_stream(
@@ -928,23 +932,29 @@ def split_stream(
     stats = ScanStats()
     reader = LineReader(path, year, stats)
 
-    def counted(blocks: Iterator[ReportBlock]) -> Iterator[ReportBlock]:
-        for block in blocks:
-            for line in block.lines:
-                stats.block_lines.update(range(line.number, line.last_number + 1))
-            yield block
+    def counted(block: ReportBlock) -> ReportBlock:
+        stats.block_lines.update(line.number for line in block.lines)
+        for line in block.lines:
+            if line.continued:  # joined from several physical lines
+                stats.block_lines.update(range(line.number + 1, line.last_number + 1))
+        return block
 
     def blocks() -> Iterator[ReportBlock]:
         splitter = Splitter()
+        closed: ReportBlock | None
         for item in Scanner(stream, reader, first_line, found, feed_finder=feed_finder):
             if isinstance(item, Gap):
                 stats.lines += item.count
-                yield from counted(splitter.gap(item.count))
+                if (closed := splitter.gap(item.count)) is not None:
+                    yield counted(closed)
             else:
                 stats.lines += item.physical_lines
+                feed = splitter.feed
                 for classified in item.lines:
-                    yield from counted(splitter.feed(classified))
-        yield from counted(splitter.finish())
+                    if (closed := feed(classified)) is not None:
+                        yield counted(closed)
+        if (closed := splitter.finish()) is not None:
+            yield counted(closed)
 
     return blocks(), stats
 

@@ -60,6 +60,15 @@ def test_gated_classifier_matches_reference_on_corpus_and_synthetic_lines(
 
 
 @pytest.mark.parametrize(
+    "text", ["anon 50094080\nfile 12", "anon 50094080\n", "Free swap  = 0kB\n\n", "\n"]
+)
+def test_a_text_of_several_lines_is_classified_as_the_plain_alternation_says(text: str) -> None:
+    """The classifier reads END as the end of the text; a newline in it (no scan makes
+    one) is left to the alternation that reads END as the grammar does."""
+    assert classify_fresh(text) == classify_reference(text)
+
+
+@pytest.mark.parametrize(
     ("text", "family"),
     [
         (
