@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -149,7 +149,6 @@ def _short(value: Any) -> str:
 
 
 @cache
-@cache
 def _environment() -> SandboxedEnvironment:
     """Rule texts are templates named by the digest of their source (``_compiled``); their
     compiled code is kept in the user's cache, as the report templates' is."""
@@ -163,15 +162,21 @@ def _environment() -> SandboxedEnvironment:
         autoescape=False,
         trim_blocks=True,
         lstrip_blocks=True,
-        loader=FunctionLoader(lambda name: (_SOURCES[name], None, lambda: True)),
+        loader=FunctionLoader(_source_of),
         bytecode_cache=None if directory is None else FileSystemBytecodeCache(str(directory)),
-        cache_size=-1,  # every rule text, compiled once per process
     )
     env.filters.update(kib=_kib, pct=_pct, known=_or_unknown, short=_short)
     return env
 
 
 _SOURCES: dict[str, str] = {}  # rule texts by the digest of their source
+
+
+def _source_of(name: str) -> tuple[str, None, Callable[[], bool]] | None:
+    """A rule text by its name, for the loader; None (TemplateNotFound) for any other name,
+    such as one a text's ``{% include %}`` asks for."""
+    source = _SOURCES.get(name)
+    return None if source is None else (source, None, lambda: True)
 
 
 # --------------------------------------------------------------------------- loading

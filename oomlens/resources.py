@@ -1,4 +1,4 @@
-"""The one place that finds grammars/, rules/ and reports/, and the cache of analysed grammars.
+"""The one place that finds grammars/, rules/ and reports/, and oomlens's cache directory.
 
 In a wheel they live in ``oomlens/_data`` (hatchling force-include); in a source checkout or an
 editable install they sit at the repository root.

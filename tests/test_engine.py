@@ -430,6 +430,18 @@ def test_a_text_failing_on_an_odd_value_does_not_stop_the_analysis(tmp_path: Pat
     assert site.explanation.startswith("(this text could not be rendered:")
 
 
+@pytest.mark.parametrize(
+    "asks", ['{% include "base.txt" %}', '{% import "macros" as m %}', '{% extends "x" %}']
+)
+def test_a_text_asking_for_another_template_gets_the_could_not_render_text(asks: str) -> None:
+    """Rule texts are loaded by the digest of their source; any other name is not found,
+    and the analysis goes on."""
+    from oomlens.engine import _render
+
+    rendered = _render(f"{asks} The victim was {{{{ victim_comm }}}}.", {"victim_comm": "x"})
+    assert rendered.startswith("(this text could not be rendered:")
+
+
 def test_texts_with_nothing_to_fill_in_read_as_jinja_renders_them() -> None:
     """Texts without ``{`` skip the template engine; the result must be the same."""
     from oomlens.engine import _compiled, _reflow, _render
