@@ -1,5 +1,6 @@
-"""The cache of analysed grammars: used when it is there, rebuilt when it is damaged, skipped
-when it cannot be written. Each case runs a fresh interpreter, as a run of oomlens would."""
+"""oomlens's cache directory (analysed grammars, compiled rule texts): used when it is there,
+rebuilt when it is damaged, skipped when it cannot be written. Each case runs a fresh
+interpreter, as a run of oomlens would."""
 
 from __future__ import annotations
 
@@ -27,11 +28,11 @@ print(all(rule.condition is not None for rule in load_rules().rules if not rule.
 """
 
 
-def _run(cache: Path) -> str:
-    env = {**os.environ, "OOMLENS_CACHE_DIR": str(cache)}
+def _python(code: str, cache: Path, *args: str) -> str:
+    """The output of ``code`` run by a fresh interpreter with ``cache`` as the cache."""
     done = subprocess.run(
-        [sys.executable, "-c", _USE_BOTH_GRAMMARS],
-        env=env,
+        [sys.executable, "-c", code, *args],
+        env={**os.environ, "OOMLENS_CACHE_DIR": str(cache)},
         capture_output=True,
         text=True,
         timeout=120,
@@ -40,6 +41,10 @@ def _run(cache: Path) -> str:
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # a damaged cache is rebuilt without a word
     return done.stdout
+
+
+def _run(cache: Path) -> str:
+    return _python(_USE_BOTH_GRAMMARS, cache)
 
 
 def test_grammar_cache_is_written_then_used_and_rebuilt_when_damaged(tmp_path: Path) -> None:
@@ -100,18 +105,11 @@ print(json.dumps([
 """
 
 
+_EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "kern.log"
+
+
 def _explain(cache: Path) -> str:
-    example = Path(__file__).resolve().parents[1] / "examples" / "kern.log"
-    done = subprocess.run(
-        [sys.executable, "-c", _EXPLAIN_EXAMPLE, str(example)],
-        env={**os.environ, "OOMLENS_CACHE_DIR": str(cache)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    return _python(_EXPLAIN_EXAMPLE, cache, str(_EXAMPLE))
 
 
 def test_rule_texts_compiled_from_the_cache_read_the_same(tmp_path: Path) -> None:
@@ -120,6 +118,7 @@ def test_rule_texts_compiled_from_the_cache_read_the_same(tmp_path: Path) -> Non
     uncached = _explain(blocker)
     assert len(json.loads(uncached)) > 0
     assert _explain(tmp_path / "cache") == uncached  # compiled, and kept
-    kept = list((tmp_path / "cache").glob("rule-texts-*/*"))
+    kept = {path: path.stat().st_mtime_ns for path in (tmp_path / "cache").glob("rule-texts-*/*")}
     assert len(kept) > 20  # every rule text with something to fill in
-    assert _explain(tmp_path / "cache") == uncached  # read back
+    assert _explain(tmp_path / "cache") == uncached  # read back, not written again
+    assert {path: path.stat().st_mtime_ns for path in kept} == kept
