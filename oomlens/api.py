@@ -509,17 +509,16 @@ def split_pieces(
     parts: int,
     found: Sequence[hits.Hit] | None = None,
     *,
-    jobs: int | None = None,
+    jobs: int,
 ) -> list[tuple[int, int]]:
     """Byte ranges covering a plain file, cut at quiet line starts (no report straddles one).
 
     The work is in the reports, not in the bytes between them: with the finder's hits the
     pieces get shares of the hits (and the quiet points are read off the hits), else of the
-    bytes. The shares are equal, or with ``jobs`` shrink toward where the processes meet
-    (``_cut_shares``). Where no quiet point is found near a target the pieces on both
-    sides are merged.
+    bytes. The shares shrink toward where ``jobs`` processes meet (``_cut_shares``). Where
+    no quiet point is found near a target the pieces on both sides are merged.
     """
-    shares = _cut_shares(parts, jobs) if jobs else [k / parts for k in range(1, parts)]
+    shares = _cut_shares(parts, jobs)
     if found:
         targets = [found[min(len(found) - 1, int(len(found) * share))][0] for share in shares]
     else:
